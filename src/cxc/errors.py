@@ -1,0 +1,102 @@
+"""Errors raised by the library, and findings produced by the rules.
+
+Library code raises a :class:`CxcError` subclass carrying where the problem
+is; only the CLI turns it into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_UNUSABLE = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, with its place."""
+
+    file: str
+    message: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column}" if self.column else f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+class CxcError(Exception):
+    """Base of every error cxc reports to a user; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = EXIT_UNUSABLE
+
+    def lines(self) -> list[str]:
+        return [str(self)]
+
+
+class FormatError(CxcError):
+    """One or more input files break the YAML format; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class StoreError(CxcError):
+    """The store cannot be opened, read or written."""
+
+
+class UsageError(CxcError):
+    """The command was called in a way that cannot work (a missing path, a bad option value)."""
+
+
+class PlanningError(CxcError):
+    """Planning could not run at all (not: a slot that cannot be filled, which is a finding)."""
+
+
+class ExportError(CxcError):
+    """Files could not be written."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a rule: what is wrong, how bad, and where."""
+
+    rule: str
+    severity: str
+    """``error`` or ``warning``."""
+    message: str
+    file: str | None = None
+    line: int | None = None
+    programme: str | None = None
+    participant: str | None = None
+    session: str | None = None
+    venue: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "programme": self.programme,
+            "participant": self.participant,
+            "session": self.session,
+            "venue": self.venue,
+        }
+        out.update(self.extra)
+        return out
+
+    @property
+    def sort_key(self) -> tuple[str, str, int, str, str]:
+        return (self.programme or "", self.file or "", self.line or 0, self.rule, self.message)

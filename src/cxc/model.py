@@ -1,0 +1,277 @@
+"""The things a coordinator describes in YAML, as typed immutable values.
+
+The loader builds these from files; the store writes them to SQLite and reads
+them back; rules, planning and exports work on them without knowing where they
+came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+PROGRAMME_KINDS = ("study_visit", "cxc", "deep_dive_day")
+STATUSES = ("planned", "confirmed", "held", "cancelled")
+SESSION_KINDS = (
+    "visit", "meeting", "pitch", "b2b", "conference", "networking", "meal", "travel", "other",
+)
+ORG_TYPES = (
+    "sme", "startup", "large_company", "cluster", "research", "hospital", "public", "other",
+)
+TRAVEL_MODES = ("flight", "train", "bus", "car", "other")
+ACTIVITY_KINDS = ("promotional_event", "eccp_post", "strategic_analysis")
+# Organisation types that may host a cxc but not travel in one (ClusterXchange scheme).
+HOST_ONLY_ORG_TYPES = ("large_company", "public", "other")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a thing was written: the file, and the 1-based line and column."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+NOWHERE = Source("")
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    """A wall-clock time at a place: what the coordinator wrote, and its IANA zone."""
+
+    wall: datetime
+    """Naive wall-clock value, minute precision."""
+    zone: str
+    """IANA zone name, e.g. ``Europe/Paris``."""
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
+
+    @property
+    def aware(self) -> datetime:
+        return self.wall.replace(tzinfo=self.tz)
+
+    @property
+    def utc(self) -> datetime:
+        return self.aware.astimezone(timezone.utc)
+
+    @property
+    def exists(self) -> bool:
+        """False for a time in the spring-forward gap, which no clock shows."""
+        there_and_back = self.utc.astimezone(self.tz).replace(tzinfo=None)
+        return there_and_back == self.wall
+
+    def __str__(self) -> str:
+        return f"{self.wall:%Y-%m-%d %H:%M} {self.zone}"
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Partnership:
+    id: str
+    name: str
+    funding: str | None
+    start: date
+    end: date
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: str
+    name: str
+    country: str
+    city: str | None
+    timezone: str | None
+    contact: Contact | None = None
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    count: int
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Activity:
+    kind: str
+    partner: str
+    date: date
+    title: str
+    url: str | None = None
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Quota:
+    partner: str
+    count: int
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Programme:
+    id: str
+    kind: str
+    title: str
+    host: str
+    city: str | None
+    country: str
+    timezone: str
+    start: date
+    end: date
+    status: str = "planned"
+    capacity: int | None = None
+    quotas: tuple[Quota, ...] = ()
+    themes: tuple[str, ...] = ()
+    min_transfer_minutes: int | None = None
+    source: Source = NOWHERE
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class Venue:
+    id: str
+    programme: str
+    name: str
+    address: str | None = None
+    capacity: int | None = None
+    geo: tuple[float, float] | None = None
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    programme: str
+    title: str
+    kind: str
+    venue: str | None
+    start: LocalTime
+    end: LocalTime
+    slot: str | None = None
+    capacity: int | None = None
+    themes: tuple[str, ...] = ()
+    organisations: tuple[str, ...] = ()
+    description: str | None = None
+    url: str | None = None
+    source: Source = NOWHERE
+
+    @property
+    def plenary(self) -> bool:
+        return self.slot is None
+
+
+@dataclass(frozen=True)
+class TravelLeg:
+    mode: str
+    depart: LocalTime
+    arrive: LocalTime
+    origin: str
+    destination: str
+    ref: str | None = None
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Stay:
+    name: str
+    check_in: date
+    check_out: date
+    address: str | None = None
+    source: Source = NOWHERE
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One registration: a person in one programme."""
+
+    programme: str
+    email: str
+    """As written; identity is ``email.lower()`` (see :attr:`key`)."""
+    name: str
+    partner: str
+    organisation: str | None = None
+    org_type: str | None = None
+    country: str | None = None
+    interests: tuple[str, ...] = ()
+    sessions: tuple[str, ...] = ()
+    attended: bool = True
+    travel: tuple[TravelLeg, ...] = ()
+    stay: Stay | None = None
+    source: Source = NOWHERE
+
+    @property
+    def key(self) -> str:
+        return self.email.strip().lower()
+
+
+@dataclass(frozen=True)
+class PartnershipDoc:
+    """What one partnership file defines."""
+
+    file: str
+    partnership: Partnership
+    partners: tuple[Partner, ...] = ()
+    targets: tuple[Target, ...] = ()
+    activities: tuple[Activity, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProgrammeDoc:
+    """What one programme file defines."""
+
+    file: str
+    programme: Programme
+    venues: tuple[Venue, ...] = ()
+    sessions: tuple[Session, ...] = ()
+    participants: tuple[Participant, ...] = ()
+
+
+Document = PartnershipDoc | ProgrammeDoc
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything in the store, as read back for rules, planning and export."""
+
+    partnership: PartnershipDoc | None
+    programmes: tuple[ProgrammeDoc, ...] = ()
+    extra_partnerships: tuple[PartnershipDoc, ...] = field(default=())
+    """Any partnership file beyond the first (the store holds one; a rule says so)."""
+
+    @property
+    def partners(self) -> dict[str, Partner]:
+        if self.partnership is None:
+            return {}
+        return {p.id: p for p in self.partnership.partners}
+
+    def programme(self, programme_id: str) -> ProgrammeDoc | None:
+        for doc in self.programmes:
+            if doc.programme.id == programme_id:
+                return doc
+        return None
+
+
+def minutes(delta: timedelta) -> float:
+    return delta.total_seconds() / 60
