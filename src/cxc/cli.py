@@ -1,0 +1,159 @@
+"""The `cxc` command line: parse options, call the library once, render.
+
+Heavy modules (yaml, sqlite_utils, icalendar, rich, jinja2) are imported inside
+the commands, so that `cxc --help` stays fast. Every CxcError becomes a message
+on stderr and its exit code in exactly one place: :func:`main`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from . import __version__
+from .errors import EXIT_OK, CxcError
+
+app = typer.Typer(
+    name="cxc",
+    help="Programme manager for European cluster exchanges: load, check, plan, export, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cxc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[Path, typer.Option(
+        "--db", envvar="CXC_DB", help="The SQLite store.", show_default=True,
+    )] = Path("cxc.db"),
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.",
+    )] = False,
+) -> None:
+    """Programme manager for European cluster exchanges: load, check, plan, export, report."""
+    ctx.obj = db
+
+
+def _db_path(ctx: typer.Context) -> Path:
+    return Path(ctx.obj or "cxc.db")
+
+
+def _open(ctx: typer.Context, *, create: bool = True) -> Any:
+    from . import store
+
+    return store.open_store(_db_path(ctx), create=create)
+
+
+def _err_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=not sys.stderr.isatty(), highlight=False)
+
+
+def _out_console() -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=not sys.stdout.isatty(), highlight=False)
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(
+        help="YAML files or folders (searched recursively for *.yaml and *.yml).", metavar="PATH...",
+    )],
+) -> None:
+    """Read programme files into the store, in one transaction; a re-loaded file replaces what it defined."""
+    from .workflow import load_paths
+
+    db = _open(ctx)
+    summary = load_paths(db, paths)
+    _err_console().print(
+        f"loaded {summary.files} file{'s' * (summary.files != 1)}: "
+        f"{summary.programmes} programme{'s' * (summary.programmes != 1)}, "
+        f"{summary.sessions} sessions, {summary.participants} registrations "
+        f"into {_db_path(ctx)}")
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    format: Annotated[TextOrJson, typer.Option(
+        "--format", "-f", help="text for people, json for scripts.")] = TextOrJson.text,
+    strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
+) -> None:
+    """Check everything in the store against the rules; exit 1 when errors (or, with --strict, warnings) are found."""
+    from . import render
+    from .workflow import validate_store
+
+    db = _open(ctx, create=False)
+    _, findings = validate_store(db)
+    if format is TextOrJson.json:
+        typer.echo(render.findings_json(findings))
+    else:
+        render.print_findings(_out_console(), findings)
+    raise typer.Exit(render.exit_code(findings, strict))
+
+
+def main() -> NoReturn:
+    """Entry point: run the app and turn every CxcError into one message and its exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except CxcError as exc:
+        for line in exc.lines():
+            print(f"cxc: {line}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("cxc: interrupted; the store is as it was before this command", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # the last guard: a one-line message, never a traceback
+        if _is_click_exception(exc):
+            _show_usage_error(exc)
+        print(f"cxc: internal error: {type(exc).__name__}: {exc} "
+              f"(please report it with the command that caused it)", file=sys.stderr)
+        sys.exit(70)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _is_click_exception(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("click", "typer") or hasattr(exc, "exit_code")
+
+
+def _show_usage_error(exc: Any) -> NoReturn:
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show(file=sys.stderr)
+    else:
+        print(f"cxc: {exc}", file=sys.stderr)
+    sys.exit(getattr(exc, "exit_code", 2))
+
+

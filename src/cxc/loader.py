@@ -1,0 +1,615 @@
+"""The YAML format of PRODUCT.md: files on disk -> typed documents.
+
+Every problem of a file is collected with its line and column, then raised at
+once as a :class:`FormatError`. What the format cannot say (a venue that does
+not exist, a quota exceeded) is left to the rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+from . import model as m
+from .countries import EU_ALIASES, ISO_COUNTRIES
+from .errors import FormatError, Problem, UsageError
+from .yamlnodes import Mapping, Node, Scalar, Sequence, describe, read_document
+
+T = TypeVar("T")
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+WALL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})\Z")
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+
+DELIVERABLE_KEYS = (
+    "study_visits", "cxc", "deep_dive_days", "participants", "participant_days", "smes",
+    "organisations", "countries", "cross_border_participations", "organisations_met",
+    "promotional_events", "eccp_posts", "strategic_analyses",
+)
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
+def yaml_files(paths: Iterable[Path]) -> list[Path]:
+    """The YAML files named by PATHs, folders searched recursively, in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(
+                p for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml") and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            ))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or folder")
+    unique: dict[Path, Path] = {}
+    for p in found:
+        unique.setdefault(p.resolve(), p)
+    return list(unique.values())
+
+
+def display_name(path: Path) -> str:
+    """The path as a user should read it: relative to the current folder when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def load_documents(paths: Iterable[Path]) -> list[m.Document]:
+    """Read every file; raise one FormatError carrying the problems of all files."""
+    documents: list[m.Document] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            documents.append(read_file(path))
+        except FormatError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise FormatError(problems)
+    return documents
+
+
+def read_file(path: Path) -> m.Document:
+    display = display_name(path)
+    root = read_document(path, display)
+    return parse_document(root, display, str(path.resolve()))
+
+
+def parse_document(root: Node | None, display: str, file_id: str) -> m.Document:
+    """Turn the marked YAML tree of one file into a document, or raise every problem."""
+    reader = _Reader(display, file_id)
+    if root is None:
+        raise FormatError([Problem(
+            display, "empty file: expected a `partnership:` or a `programme:` document")])
+    if not isinstance(root, Mapping):
+        raise FormatError([Problem(
+            display, f"expected a mapping with `partnership:` or `programme:` at the top, "
+            f"found {describe(root)}", root.mark.line, root.mark.column)])
+    keys = {k.text for k, _ in root.items}
+    document: m.Document | None
+    if "programme" in keys and "partnership" not in keys:
+        document = reader.programme_doc(root)
+    elif "partnership" in keys and "programme" not in keys:
+        document = reader.partnership_doc(root)
+    elif "programme" in keys:
+        reader.problem(root, "a file holds either a `partnership:` or a `programme:`, not both")
+        document = None
+    else:
+        reader.problem(root, "expected a top-level `partnership:` or `programme:` key")
+        document = None
+    if reader.problems or document is None:
+        raise FormatError(sorted(reader.problems, key=lambda p: (p.line, p.column)))
+    return document
+
+
+class _Reader:
+    """Typed accessors over marked nodes that record problems instead of stopping."""
+
+    def __init__(self, display: str, file_id: str) -> None:
+        self.display = display
+        self.file_id = file_id
+        self.problems: list[Problem] = []
+
+    # -- places and problems -------------------------------------------------
+
+    def problem(self, node: Node, message: str) -> None:
+        self.problems.append(Problem(self.display, message, node.mark.line, node.mark.column))
+
+    def source(self, node: Node) -> m.Source:
+        return m.Source(self.file_id, node.mark.line, node.mark.column)
+
+    # -- structure -----------------------------------------------------------
+
+    def fields(
+        self, node: Node, what: str, required: tuple[str, ...], optional: tuple[str, ...] = (),
+    ) -> dict[str, Node] | None:
+        """The keys of a mapping, after checking required, unknown and repeated keys."""
+        if not isinstance(node, Mapping):
+            self.problem(node, f"{what} must be a mapping, found {describe(node)}")
+            return None
+        allowed = required + optional
+        found: dict[str, Node] = {}
+        for key, value in node.items:
+            name = key.text
+            if name in found:
+                self.problem(key, f"{what}: `{name}` is given twice")
+            elif name not in allowed:
+                hint = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+                suggestion = f"; did you mean `{hint[0]}`?" if hint else (
+                    f"; expected one of: {', '.join(allowed)}")
+                self.problem(key, f"{what}: unknown key `{name}`{suggestion}")
+            else:
+                found[name] = value
+        missing = [k for k in required if k not in found]
+        for name in missing:
+            self.problem(node, f"{what}: missing required key `{name}`")
+        return found
+
+    def items(self, node: Node | None, what: str) -> list[Node]:
+        if node is None or (isinstance(node, Scalar) and node.kind == "null"):
+            return []
+        if not isinstance(node, Sequence):
+            self.problem(node, f"{what} must be a list, found {describe(node)}")
+            return []
+        return list(node.items)
+
+    def each(
+        self, node: Node | None, what: str, read: Callable[[Node], T | None],
+    ) -> tuple[T, ...]:
+        out: list[T] = []
+        for item in self.items(node, what):
+            value = read(item)
+            if value is not None:
+                out.append(value)
+        return tuple(out)
+
+    # -- scalars -------------------------------------------------------------
+
+    def _scalar(self, node: Node, what: str, expected: str) -> Scalar | None:
+        if not isinstance(node, Scalar):
+            self.problem(node, f"{what} must be {expected}, found {describe(node)}")
+            return None
+        if node.kind == "null":
+            self.problem(node, f"{what} must be {expected}, found nothing")
+            return None
+        return node
+
+    def text(self, node: Node | None, what: str) -> str | None:
+        if node is None:
+            return None
+        scalar = self._scalar(node, what, "text")
+        if scalar is None:
+            return None
+        value = scalar.text.strip()
+        if not value:
+            self.problem(node, f"{what} must not be empty")
+            return None
+        return value
+
+    def slug(self, node: Node | None, what: str) -> str | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        if not SLUG.match(value):
+            self.problem(node, f"{what} `{value}` is not an id: use lower-case letters, digits "
+                         f"and dashes, starting with a letter or digit (e.g. "
+                         f"`{_slugify(value) or 'my-id'}`)")
+            return None
+        return value
+
+    def integer(self, node: Node | None, what: str, minimum: int = 0) -> int | None:
+        if node is None:
+            return None
+        scalar = self._scalar(node, what, "a whole number")
+        if scalar is None:
+            return None
+        if scalar.kind != "int" or scalar.quoted:
+            self.problem(node, f"{what} must be a whole number, found `{scalar.text}`")
+            return None
+        try:
+            value = int(scalar.text.replace("_", ""), 0)
+        except ValueError:
+            self.problem(node, f"{what} must be a whole number, found `{scalar.text}`")
+            return None
+        if value < minimum:
+            self.problem(node, f"{what} must be at least {minimum}, found {value}")
+            return None
+        if value > 10_000_000:
+            self.problem(node, f"{what} is implausibly large ({value})")
+            return None
+        return value
+
+    def number(self, node: Node, what: str, low: float, high: float) -> float | None:
+        scalar = self._scalar(node, what, "a number")
+        if scalar is None:
+            return None
+        if scalar.kind not in ("int", "float") or scalar.quoted:
+            self.problem(node, f"{what} must be a number, found `{scalar.text}`")
+            return None
+        try:
+            value = float(scalar.text.replace("_", ""))
+        except ValueError:
+            self.problem(node, f"{what} must be a number, found `{scalar.text}`")
+            return None
+        if not low <= value <= high:
+            self.problem(node, f"{what} must be between {low:g} and {high:g}, found {value:g}")
+            return None
+        return value
+
+    def boolean(self, node: Node | None, what: str, default: bool) -> bool:
+        if node is None:
+            return default
+        scalar = self._scalar(node, what, "true or false")
+        if scalar is None:
+            return default
+        if scalar.kind != "bool" or scalar.quoted:
+            self.problem(node, f"{what} must be true or false, found `{scalar.text}`")
+            return default
+        return scalar.text.lower() in ("true", "yes", "on", "y")
+
+    def day(self, node: Node | None, what: str) -> date | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        match = ISO_DATE.match(value)
+        if not match:
+            self.problem(node, f"{what} must be a date written YYYY-MM-DD, found `{value}`")
+            return None
+        try:
+            return date(*(int(g) for g in match.groups()))
+        except ValueError as exc:
+            self.problem(node, f"{what} `{value}` is not a calendar date ({exc})")
+            return None
+
+    def wall_time(self, node: Node | None, what: str) -> datetime | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        match = WALL_TIME.match(value)
+        if not match:
+            self.problem(node, f"{what} must be a time written YYYY-MM-DD HH:MM, found `{value}`")
+            return None
+        try:
+            return datetime(*(int(g) for g in match.groups()))
+        except ValueError as exc:
+            self.problem(node, f"{what} `{value}` is not a real time ({exc})")
+            return None
+
+    def zone(self, node: Node | None, what: str) -> str | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        zones = _known_zones()
+        if value not in zones:
+            hint = difflib.get_close_matches(value, sorted(zones), n=1, cutoff=0.7)
+            suggestion = f"; did you mean `{hint[0]}`?" if hint else ""
+            self.problem(node, f"{what} `{value}` is not an IANA time zone "
+                         f"(e.g. Europe/Paris){suggestion}")
+            return None
+        return value
+
+    def country(self, node: Node | None, what: str) -> str | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        if value not in ISO_COUNTRIES:
+            upper = EU_ALIASES.get(value.upper(), value.upper())
+            hint = f"; did you mean `{upper}`?" if upper in ISO_COUNTRIES else ""
+            self.problem(node, f"{what} `{value}` is not an ISO 3166-1 alpha-2 code{hint}")
+            return None
+        return value
+
+    def choice(self, node: Node | None, what: str, values: tuple[str, ...]) -> str | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        if value not in values:
+            hint = difflib.get_close_matches(value, values, n=1, cutoff=0.6)
+            suggestion = f"did you mean `{hint[0]}`?" if hint else f"one of: {', '.join(values)}"
+            self.problem(node, f"{what} `{value}` is not allowed; {suggestion}")
+            return None
+        return value
+
+    def email(self, node: Node | None, what: str) -> str | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        if not EMAIL.match(value):
+            self.problem(node, f"{what} `{value}` is not an email address")
+            return None
+        return value
+
+    def url(self, node: Node | None, what: str) -> str | None:
+        value = self.text(node, what)
+        if value is None or node is None:
+            return None
+        if not re.match(r"https?://\S+\Z", value):
+            self.problem(node, f"{what} `{value}` is not an http(s) link")
+            return None
+        return value
+
+    def texts(self, node: Node | None, what: str) -> tuple[str, ...]:
+        return self.each(node, what, lambda item: self.text(item, f"{what} entry"))
+
+    def slugs(self, node: Node | None, what: str) -> tuple[str, ...]:
+        return self.each(node, what, lambda item: self.slug(item, f"{what} entry"))
+
+    # -- the partnership file --------------------------------------------------
+
+    def partnership_doc(self, root: Mapping) -> m.PartnershipDoc | None:
+        top = self.fields(root, "partnership file", ("partnership",),
+                          ("partners", "targets", "activities"))
+        if top is None:
+            return None
+        partnership = self.partnership(top["partnership"]) if "partnership" in top else None
+        partners = self.each(top.get("partners"), "partners", self.partner)
+        targets = self.targets(top.get("targets"))
+        activities = self.each(top.get("activities"), "activities", self.activity)
+        if partnership is None:
+            return None
+        return m.PartnershipDoc(self.file_id, partnership, partners, targets, activities)
+
+    def partnership(self, node: Node) -> m.Partnership | None:
+        f = self.fields(node, "partnership", ("id", "name", "start", "end"), ("funding",))
+        if f is None:
+            return None
+        pid = self.slug(f.get("id"), "partnership id")
+        name = self.text(f.get("name"), "partnership name")
+        funding = self.text(f.get("funding"), "funding")
+        start = self.day(f.get("start"), "partnership start")
+        end = self.day(f.get("end"), "partnership end")
+        if pid is None or name is None or start is None or end is None:
+            return None
+        return m.Partnership(pid, name, funding, start, end, self.source(node))
+
+    def partner(self, node: Node) -> m.Partner | None:
+        f = self.fields(node, "partner", ("id", "name", "country"),
+                        ("city", "timezone", "contact"))
+        if f is None:
+            return None
+        pid = self.slug(f.get("id"), "partner id")
+        name = self.text(f.get("name"), "partner name")
+        country = self.country(f.get("country"), "partner country")
+        city = self.text(f.get("city"), "partner city")
+        zone = self.zone(f.get("timezone"), "partner timezone")
+        contact = self.contact(f["contact"]) if "contact" in f else None
+        if pid is None or name is None or country is None:
+            return None
+        return m.Partner(pid, name, country, city, zone, contact, self.source(node))
+
+    def contact(self, node: Node) -> m.Contact | None:
+        f = self.fields(node, "contact", (), ("name", "email", "phone"))
+        if f is None:
+            return None
+        return m.Contact(self.text(f.get("name"), "contact name"),
+                         self.email(f.get("email"), "contact email"),
+                         self.text(f.get("phone"), "contact phone"))
+
+    def targets(self, node: Node | None) -> tuple[m.Target, ...]:
+        if node is None or (isinstance(node, Scalar) and node.kind == "null"):
+            return ()
+        if not isinstance(node, Mapping):
+            self.problem(node, f"targets must be a mapping of deliverable key to count, "
+                         f"found {describe(node)}")
+            return ()
+        self.fields(node, "targets", (), DELIVERABLE_KEYS)
+        out = []
+        for key, value in node.items:
+            count = self.integer(value, f"target `{key.text}`")
+            if key.text in DELIVERABLE_KEYS and count is not None:
+                out.append(m.Target(key.text, count, self.source(key)))
+        return tuple(out)
+
+    def activity(self, node: Node) -> m.Activity | None:
+        f = self.fields(node, "activity", ("kind", "partner", "date", "title"), ("url",))
+        if f is None:
+            return None
+        kind = self.choice(f.get("kind"), "activity kind", m.ACTIVITY_KINDS)
+        partner = self.slug(f.get("partner"), "activity partner")
+        day = self.day(f.get("date"), "activity date")
+        title = self.text(f.get("title"), "activity title")
+        url = self.url(f.get("url"), "activity url")
+        if kind is None or partner is None or day is None or title is None:
+            return None
+        return m.Activity(kind, partner, day, title, url, self.source(node))
+
+    # -- a programme file ------------------------------------------------------
+
+    def programme_doc(self, root: Mapping) -> m.ProgrammeDoc | None:
+        top = self.fields(root, "programme file", ("programme",),
+                          ("venues", "sessions", "participants"))
+        if top is None:
+            return None
+        programme = self.programme(top["programme"]) if "programme" in top else None
+        pid = programme.id if programme else "?"
+        zone = programme.timezone if programme else None
+        venues = self.each(top.get("venues"), "venues", lambda n: self.venue(n, pid))
+        sessions = self.each(top.get("sessions"), "sessions",
+                             lambda n: self.session(n, pid, zone))
+        participants = self.each(top.get("participants"), "participants",
+                                 lambda n: self.participant(n, pid, zone))
+        if programme is None:
+            return None
+        return m.ProgrammeDoc(self.file_id, programme, venues, sessions, participants)
+
+    def programme(self, node: Node) -> m.Programme | None:
+        f = self.fields(
+            node, "programme",
+            ("id", "kind", "title", "host", "country", "timezone", "start", "end"),
+            ("city", "status", "capacity", "quotas", "themes", "min_transfer_minutes"))
+        if f is None:
+            return None
+        pid = self.slug(f.get("id"), "programme id")
+        kind = self.choice(f.get("kind"), "programme kind", m.PROGRAMME_KINDS)
+        title = self.text(f.get("title"), "programme title")
+        host = self.slug(f.get("host"), "programme host")
+        city = self.text(f.get("city"), "programme city")
+        country = self.country(f.get("country"), "programme country")
+        zone = self.zone(f.get("timezone"), "programme timezone")
+        start = self.day(f.get("start"), "programme start")
+        end = self.day(f.get("end"), "programme end")
+        status = self.choice(f.get("status"), "programme status", m.STATUSES) or "planned"
+        capacity = self.integer(f.get("capacity"), "programme capacity")
+        quotas = self.quotas(f.get("quotas"))
+        themes = self.texts(f.get("themes"), "themes")
+        transfer = self.integer(f.get("min_transfer_minutes"), "min_transfer_minutes")
+        if None in (pid, kind, title, host, country, zone, start, end):
+            return None
+        assert pid and kind and title and host and country and zone and start and end
+        return m.Programme(pid, kind, title, host, city, country, zone, start, end, status,
+                           capacity, quotas, themes, transfer, self.source(node))
+
+    def quotas(self, node: Node | None) -> tuple[m.Quota, ...]:
+        if node is None or (isinstance(node, Scalar) and node.kind == "null"):
+            return ()
+        if not isinstance(node, Mapping):
+            self.problem(node, f"quotas must be a mapping of partner id to count, "
+                         f"found {describe(node)}")
+            return ()
+        out = []
+        seen: set[str] = set()
+        for key, value in node.items:
+            partner = self.slug(key, "quota partner")
+            count = self.integer(value, f"quota of `{key.text}`")
+            if key.text in seen:
+                self.problem(key, f"quotas: `{key.text}` is given twice")
+            seen.add(key.text)
+            if partner is not None and count is not None:
+                out.append(m.Quota(partner, count, self.source(key)))
+        return tuple(out)
+
+    def venue(self, node: Node, programme: str) -> m.Venue | None:
+        f = self.fields(node, "venue", ("id", "name"), ("address", "capacity", "geo"))
+        if f is None:
+            return None
+        vid = self.slug(f.get("id"), "venue id")
+        name = self.text(f.get("name"), "venue name")
+        address = self.text(f.get("address"), "venue address")
+        capacity = self.integer(f.get("capacity"), "venue capacity")
+        geo = self.geo(f["geo"]) if "geo" in f else None
+        if vid is None or name is None:
+            return None
+        return m.Venue(vid, programme, name, address, capacity, geo, self.source(node))
+
+    def geo(self, node: Node) -> tuple[float, float] | None:
+        if not isinstance(node, Sequence) or len(node.items) != 2:
+            self.problem(node, "geo must be a list of two numbers: [latitude, longitude]")
+            return None
+        lat = self.number(node.items[0], "latitude", -90, 90)
+        lon = self.number(node.items[1], "longitude", -180, 180)
+        if lat is None or lon is None:
+            return None
+        return (lat, lon)
+
+    def local_time(self, node: Node | None, what: str, zone: str | None) -> m.LocalTime | None:
+        wall = self.wall_time(node, what)
+        if wall is None or zone is None:
+            return None
+        return m.LocalTime(wall, zone)
+
+    def session(self, node: Node, programme: str, default_zone: str | None) -> m.Session | None:
+        f = self.fields(
+            node, "session", ("id", "title", "start", "end"),
+            ("kind", "venue", "slot", "capacity", "themes", "organisations", "timezone",
+             "description", "url"))
+        if f is None:
+            return None
+        sid = self.slug(f.get("id"), "session id")
+        title = self.text(f.get("title"), "session title")
+        kind = self.choice(f.get("kind"), "session kind", m.SESSION_KINDS) or "other"
+        venue = self.slug(f.get("venue"), "session venue")
+        zone = self.zone(f.get("timezone"), "session timezone") if "timezone" in f else (
+            default_zone)
+        start = self.local_time(f.get("start"), "session start", zone)
+        end = self.local_time(f.get("end"), "session end", zone)
+        slot = self.slug(f.get("slot"), "slot")
+        capacity = self.integer(f.get("capacity"), "session capacity")
+        themes = self.texts(f.get("themes"), "themes")
+        organisations = self.texts(f.get("organisations"), "organisations")
+        description = self.text(f.get("description"), "session description")
+        url = self.url(f.get("url"), "session url")
+        if sid is None or title is None or start is None or end is None:
+            return None
+        return m.Session(sid, programme, title, kind, venue, start, end, slot, capacity, themes,
+                         organisations, description, url, self.source(node))
+
+    def participant(
+        self, node: Node, programme: str, default_zone: str | None,
+    ) -> m.Participant | None:
+        f = self.fields(
+            node, "participant", ("email", "name", "partner"),
+            ("organisation", "org_type", "country", "interests", "sessions", "attended",
+             "travel", "stay"))
+        if f is None:
+            return None
+        email = self.email(f.get("email"), "participant email")
+        name = self.text(f.get("name"), "participant name")
+        partner = self.slug(f.get("partner"), "participant partner")
+        organisation = self.text(f.get("organisation"), "organisation")
+        org_type = self.choice(f.get("org_type"), "org_type", m.ORG_TYPES)
+        country = self.country(f.get("country"), "participant country")
+        interests = self.texts(f.get("interests"), "interests")
+        sessions = self.slugs(f.get("sessions"), "sessions")
+        attended = self.boolean(f.get("attended"), "attended", True)
+        travel = self.each(f.get("travel"), "travel", lambda n: self.leg(n, default_zone))
+        stay = self.stay(f["stay"]) if "stay" in f and not _is_null(f["stay"]) else None
+        if email is None or name is None or partner is None:
+            return None
+        return m.Participant(programme, email, name, partner, organisation, org_type, country,
+                             interests, sessions, attended, travel, stay, self.source(node))
+
+    def leg(self, node: Node, default_zone: str | None) -> m.TravelLeg | None:
+        f = self.fields(
+            node, "travel leg", ("mode", "from", "to", "depart", "arrive"),
+            ("ref", "depart_timezone", "arrive_timezone"))
+        if f is None:
+            return None
+        mode = self.choice(f.get("mode"), "travel mode", m.TRAVEL_MODES)
+        origin = self.text(f.get("from"), "travel from")
+        destination = self.text(f.get("to"), "travel to")
+        ref = self.text(f.get("ref"), "travel ref")
+        depart_zone = (self.zone(f.get("depart_timezone"), "depart_timezone")
+                       if "depart_timezone" in f else default_zone)
+        arrive_zone = (self.zone(f.get("arrive_timezone"), "arrive_timezone")
+                       if "arrive_timezone" in f else default_zone)
+        depart = self.local_time(f.get("depart"), "depart", depart_zone)
+        arrive = self.local_time(f.get("arrive"), "arrive", arrive_zone)
+        if None in (mode, origin, destination, depart, arrive):
+            return None
+        assert mode and origin and destination and depart and arrive
+        return m.TravelLeg(mode, depart, arrive, origin, destination, ref, self.source(node))
+
+    def stay(self, node: Node) -> m.Stay | None:
+        f = self.fields(node, "stay", ("name", "check_in", "check_out"), ("address",))
+        if f is None:
+            return None
+        name = self.text(f.get("name"), "stay name")
+        address = self.text(f.get("address"), "stay address")
+        check_in = self.day(f.get("check_in"), "check_in")
+        check_out = self.day(f.get("check_out"), "check_out")
+        if name is None or check_in is None or check_out is None:
+            return None
+        return m.Stay(name, check_in, check_out, address, self.source(node))
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, Scalar) and node.kind == "null"
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+

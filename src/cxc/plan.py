@@ -1,0 +1,490 @@
+"""Placement of a programme's participants in its parallel sessions: pure, exact, deterministic.
+
+Sessions that share a ``slot`` are alternatives: every registered participant
+(``attended`` plays no part) goes in exactly one of them, fixed choices
+(``participant.sessions``) are kept, and no session goes over its capacity.
+Among the placements that fit, the planner maximises, in this order
+(lexicographically):
+
+a. the number of people placed (a slot that cannot seat everyone seats whom it
+   can, and yields a ``slot-infeasible`` finding);
+b. the number of people kept in the session a previous plan gave them (so a
+   re-plan after a withdrawal or a capacity cut moves as few people as it can);
+c. the interest match: for each placed person, the number of their
+   ``interests`` among the session's ``themes`` (counted, not just 0/1, so a
+   session matching two interests beats one matching one; themes compare
+   case-insensitively);
+d. the mix of delegations: the number of distinct (session, partner) pairs, so
+   no group is made of one delegation while another arrangement could mix it.
+
+Every goal is linear in the placement except (d), which is concave per
+(session, partner), so one min-cost flow solves the slot exactly::
+
+    type --(placed, kept, interest)--> (session, partner) --first seat: bonus 1--> session --capacity--> sink
+      \\                                                   --other seats: 0------/
+       `--(not placed, 0)------------------------------------------------------------------------> sink
+
+People who are interchangeable (same partner, same fixed choices, same
+interests among the slot's themes, same previous session) are merged into one
+*type*, so 5,000 people in 50 sessions make a graph of about a thousand
+supply nodes, not 250,000 person-session arcs. The flow says how many of a type
+go to each session; the type's members are then dealt out in order of
+lower-cased email over the sessions in order of id. Sessions, types and arcs
+are built in a canonical order, so the same programme gives the same plan
+whatever order its file lists things in.
+
+Solver: networkx's ``network_simplex``. It is exact (pure integer arithmetic
+on Python ints, so the large lexicographic weights below never overflow or
+round), well kept, pure Python with no dependencies (about 2 MB installed), and
+solves the 5,000 x 50 benchmark in about a second (``bench/bench_plan.py``).
+OR-Tools' ``SimpleMinCostFlow`` is faster but brings a large binary wheel plus
+numpy, pandas and a pinned protobuf; scipy's HiGHS works in floating point,
+which would need staged solves to stay exact. Real programmes have tens of
+participants, where either choice is instant.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cxc.errors import Finding
+from cxc.model import Participant, ProgrammeDoc, Session, Venue
+
+INFEASIBLE_RULE = "slot-infeasible"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One person in one of a slot's sessions."""
+
+    programme: str
+    slot: str
+    session: str
+    email: str
+    """Lower-cased."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """Someone a re-plan put elsewhere than the previous plan did."""
+
+    programme: str
+    slot: str
+    email: str
+    """Lower-cased."""
+    from_session: str
+    to_session: str | None
+    """None when the slot can no longer seat them."""
+
+
+@dataclass(frozen=True)
+class SessionFill:
+    """Who attends one session: everyone for a plenary session, the placed people otherwise."""
+
+    session: str
+    slot: str | None
+    capacity: int | None
+    """None: unlimited."""
+    attendees: tuple[str, ...]
+    """Lower-cased emails, sorted."""
+
+
+@dataclass(frozen=True)
+class ProgrammePlan:
+    """The plan of one programme."""
+
+    programme: str
+    placements: tuple[Placement, ...]
+    """Sorted by slot, session, email; plenary sessions are not listed (everyone attends)."""
+    moved: tuple[Move, ...]
+    """Sorted by slot, email; empty without a previous plan."""
+    findings: tuple[Finding, ...]
+    """One ``slot-infeasible`` error per slot that cannot seat everyone."""
+    sessions: tuple[SessionFill, ...]
+    """Every session, plenary ones included, by start time then id."""
+
+
+@dataclass(frozen=True)
+class SlotSession:
+    """One alternative in a slot, as the solver sees it."""
+
+    id: str
+    capacity: int | None
+    """None: unlimited."""
+    themes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SlotPerson:
+    """One person to seat in a slot, as the solver sees it."""
+
+    email: str
+    partner: str
+    interests: frozenset[str] = frozenset()
+    choices: frozenset[str] = frozenset()
+    """Fixed choices among the slot's sessions; empty: any session."""
+    previous: str | None = None
+    """The session a previous plan gave them in this slot, if any."""
+
+
+@dataclass(frozen=True, order=True)
+class Score:
+    """The goals of a placement, compared lexicographically in field order."""
+
+    placed: int
+    kept: int
+    interest: int
+    mixing: int
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Integer weights that make the weighted sum of a :class:`Score` order placements lexicographically."""
+
+    placed: int
+    kept: int
+    interest: int
+    mixing: int = 1
+
+    def value(self, score: Score) -> int:
+        return (
+            self.placed * score.placed
+            + self.kept * score.kept
+            + self.interest * score.interest
+            + self.mixing * score.mixing
+        )
+
+
+@dataclass(frozen=True)
+class SlotResult:
+    """Where the solver put each person of a slot."""
+
+    seats: tuple[tuple[str, str], ...]
+    """(email, session) for every placed person, by email."""
+    unplaced: tuple[str, ...]
+    """Emails of the people the slot could not seat, sorted."""
+    score: Score
+
+
+def session_capacity(session: Session, venues: Mapping[str, Venue]) -> int | None:
+    """The session's own capacity, else its venue's, else None (unlimited)."""
+    if session.capacity is not None:
+        return session.capacity
+    venue = venues.get(session.venue) if session.venue is not None else None
+    return venue.capacity if venue is not None else None
+
+
+def shared_themes(person: SlotPerson, session: SlotSession) -> int:
+    """The interest match of one person in one session."""
+    return len(person.interests & session.themes)
+
+
+def allowed_sessions(person: SlotPerson, sessions: Sequence[SlotSession]) -> tuple[str, ...]:
+    """The sessions a person may be placed in: their fixed choices, else all."""
+    ids = tuple(s.id for s in sessions)
+    if not person.choices:
+        return ids
+    return tuple(i for i in ids if i in person.choices)
+
+
+def score_assignment(
+    sessions: Sequence[SlotSession],
+    people: Sequence[SlotPerson],
+    assignment: Mapping[str, str | None],
+) -> Score:
+    """The goals reached by an assignment (email -> session id or None); feasibility is not checked."""
+    by_id = {s.id: s for s in sessions}
+    placed = kept = interest = 0
+    pairs: set[tuple[str, str]] = set()
+    for person in people:
+        session_id = assignment.get(person.email)
+        if session_id is None:
+            continue
+        placed += 1
+        kept += session_id == person.previous
+        interest += shared_themes(person, by_id[session_id])
+        pairs.add((session_id, person.partner))
+    return Score(placed, kept, interest, len(pairs))
+
+
+def objective_weights(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> Weights:
+    """Weights small enough to stay exact, large enough that each goal outranks all later ones.
+
+    With N people, the mixing goal is at most D = min(N, sessions x partners),
+    the interest goal at most I = sum over people of their best match, the
+    kept goal at most K = the people whose previous session they may still
+    take. Take w_mixing = 1, w_interest = D + 1, w_kept = (I + 1) * w_interest,
+    w_placed = (K + 1) * w_kept. Then the later goals together weigh less than
+    one unit of an earlier one:
+      mixing <= D < w_interest;
+      interest * w_interest + mixing <= I * w_interest + D < (I + 1) * w_interest = w_kept;
+      kept * w_kept + (the above) < K * w_kept + w_kept = w_placed.
+    So a placement that is lexicographically better has a strictly larger
+    weighted sum (mixed-radix argument), and maximising the sum is exact.
+    """
+    partners = {p.partner for p in people}
+    most_mixing = min(len(people), len(sessions) * len(partners))
+    by_id = {s.id: s for s in sessions}
+    most_interest = 0
+    most_kept = 0
+    for person in people:
+        allowed = allowed_sessions(person, sessions)
+        most_interest += max((shared_themes(person, by_id[i]) for i in allowed), default=0)
+        most_kept += person.previous in allowed
+    interest = most_mixing + 1
+    kept = (most_interest + 1) * interest
+    return Weights(placed=(most_kept + 1) * kept, kept=kept, interest=interest)
+
+
+@dataclass(frozen=True)
+class _Type:
+    """Interchangeable people: same partner, allowed sessions, interests and previous session."""
+
+    partner: str
+    allowed: tuple[str, ...]
+    interests: tuple[str, ...]
+    previous: str | None
+    emails: tuple[str, ...]
+    """Sorted."""
+
+
+def _types(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> list[_Type]:
+    slot_themes = frozenset().union(*(s.themes for s in sessions))
+    slot_ids = {s.id for s in sessions}
+    members: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], list[str]]
+    members = defaultdict(list)
+    for person in people:
+        key = (
+            person.partner,
+            allowed_sessions(person, sessions),
+            tuple(sorted(person.interests & slot_themes)),
+            person.previous if person.previous in slot_ids else "",
+        )
+        members[key].append(person.email)
+    types = []
+    for key in sorted(members):
+        partner, allowed, interests, previous = key
+        emails = tuple(sorted(members[key]))
+        types.append(_Type(partner, allowed, interests, previous or None, emails))
+    return types
+
+
+def _solve_flow(
+    sessions: Sequence[SlotSession], types: Sequence[_Type], weights: Weights
+) -> list[dict[str, int]]:
+    """For each type, how many of its members go to each session."""
+    import networkx as nx
+
+    themes = {s.id: s.themes for s in sessions}
+    graph: Any = nx.DiGraph()
+    sink = ("sink",)
+    graph.add_node(sink, demand=sum(len(t.emails) for t in types))
+    pairs: set[tuple[str, str]] = set()
+    for index, kind in enumerate(types):
+        node = ("type", index)
+        graph.add_node(node, demand=-len(kind.emails))
+        graph.add_edge(node, sink, weight=0)
+        for session_id in kind.allowed:
+            gain = (
+                weights.placed
+                + weights.kept * (session_id == kind.previous)
+                + weights.interest * len(themes[session_id].intersection(kind.interests))
+            )
+            graph.add_edge(node, ("pair", session_id, kind.partner), weight=-gain)
+            pairs.add((session_id, kind.partner))
+    for session_id, partner in sorted(pairs):
+        pair, first = ("pair", session_id, partner), ("first", session_id, partner)
+        graph.add_edge(pair, first, capacity=1, weight=-weights.mixing)
+        graph.add_edge(first, ("session", session_id), weight=0)
+        graph.add_edge(pair, ("session", session_id), weight=0)
+    for session in sessions:
+        node = ("session", session.id)
+        if session.capacity is None:
+            graph.add_edge(node, sink, weight=0)
+        else:
+            graph.add_edge(node, sink, capacity=max(session.capacity, 0), weight=0)
+    _, flow = nx.network_simplex(graph)
+    return [
+        {
+            session_id: flow[("type", index)][("pair", session_id, kind.partner)]
+            for session_id in kind.allowed
+        }
+        for index, kind in enumerate(types)
+    ]
+
+
+def solve_slot(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> SlotResult:
+    """Place each person in at most one session of a slot, optimally (see the module docstring)."""
+    if len({p.email for p in people}) != len(people):
+        raise ValueError("solve_slot: two people share an email")
+    if len({s.id for s in sessions}) != len(sessions):
+        raise ValueError("solve_slot: two sessions share an id")
+    ordered = sorted(sessions, key=lambda s: s.id)
+    types = _types(ordered, people)
+    counts = _solve_flow(ordered, types, objective_weights(ordered, people))
+    seats: list[tuple[str, str]] = []
+    unplaced: list[str] = []
+    for kind, per_session in zip(types, counts, strict=True):
+        emails = iter(kind.emails)
+        for session_id in kind.allowed:
+            seats.extend((next(emails), session_id) for _ in range(per_session.get(session_id, 0)))
+        unplaced.extend(emails)
+    seats.sort()
+    unplaced.sort()
+    score = score_assignment(ordered, people, dict(seats))
+    return SlotResult(tuple(seats), tuple(unplaced), score)
+
+
+def plan_programme(
+    doc: ProgrammeDoc, previous: Mapping[tuple[str, str], str] | None = None
+) -> ProgrammePlan:
+    """Plan every slot of a programme; ``previous`` maps (slot, email) to the session a former plan gave."""
+    programme = doc.programme.id
+    venues = {v.id: v for v in doc.venues}
+    sessions = _distinct_sessions(doc.sessions)
+    participants = _distinct_participants(doc.participants)
+    before = {(slot, email.strip().lower()): s for (slot, email), s in (previous or {}).items()}
+
+    placements: list[Placement] = []
+    moves: list[Move] = []
+    findings: list[Finding] = []
+    for slot, slot_sessions in sorted(_slots(sessions).items()):
+        options = [
+            SlotSession(s.id, session_capacity(s, venues), _themes(s.themes)) for s in slot_sessions
+        ]
+        ids = frozenset(s.id for s in slot_sessions)
+        people = [
+            SlotPerson(
+                email=p.key,
+                partner=p.partner,
+                interests=_themes(p.interests),
+                choices=frozenset(p.sessions) & ids,
+                previous=before.get((slot, p.key)),
+            )
+            for p in participants
+        ]
+        result = solve_slot(options, people)
+        placements.extend(Placement(programme, slot, s, email) for email, s in result.seats)
+        moves.extend(_moves(programme, slot, people, dict(result.seats)))
+        if result.unplaced:
+            findings.append(_infeasible(doc, slot, slot_sessions, options, people, result))
+
+    placements.sort(key=lambda p: (p.slot, p.session, p.email))
+    moves.sort(key=lambda m: (m.slot, m.email))
+    everyone = tuple(sorted(p.key for p in participants))
+    fills = tuple(
+        SessionFill(
+            s.id,
+            s.slot,
+            session_capacity(s, venues),
+            everyone if s.plenary else tuple(p.email for p in placements if p.session == s.id),
+        )
+        for s in sorted(sessions, key=lambda s: (s.start.wall, s.end.wall, s.id))
+    )
+    return ProgrammePlan(programme, tuple(placements), tuple(moves), tuple(findings), fills)
+
+
+def _themes(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(w.strip().casefold() for w in words)
+
+
+def _slots(sessions: Iterable[Session]) -> dict[str, list[Session]]:
+    slots: dict[str, list[Session]] = defaultdict(list)
+    for session in sessions:
+        if session.slot is not None:
+            slots[session.slot].append(session)
+    return slots
+
+
+def _distinct_sessions(sessions: Iterable[Session]) -> list[Session]:
+    """One session per id (a duplicate id is the rules' finding): the first in the file."""
+    chosen: dict[str, Session] = {}
+    for session in sorted(sessions, key=_session_order):
+        chosen.setdefault(session.id, session)
+    return sorted(chosen.values(), key=lambda s: s.id)
+
+
+def _session_order(session: Session) -> tuple[str, int, int, str, str]:
+    return (session.source.file, session.source.line, session.source.column, session.id,
+            repr(session))
+
+
+def _distinct_participants(participants: Iterable[Participant]) -> list[Participant]:
+    """One registration per email (a duplicate is the rules' finding): the first in the file."""
+    chosen: dict[str, Participant] = {}
+    ordered = sorted(participants, key=lambda p: (p.source.file, p.source.line, p.source.column,
+                                                  p.key, repr(p)))
+    for participant in ordered:
+        chosen.setdefault(participant.key, participant)
+    return sorted(chosen.values(), key=lambda p: p.key)
+
+
+def _moves(
+    programme: str, slot: str, people: Iterable[SlotPerson], seats: Mapping[str, str]
+) -> Iterable[Move]:
+    for person in people:
+        now = seats.get(person.email)
+        if person.previous is not None and now != person.previous:
+            yield Move(programme, slot, person.email, person.previous, now)
+
+
+def _infeasible(
+    doc: ProgrammeDoc,
+    slot: str,
+    slot_sessions: Sequence[Session],
+    options: Sequence[SlotSession],
+    people: Sequence[SlotPerson],
+    result: SlotResult,
+) -> Finding:
+    """The error for a slot that cannot seat everyone, at its first overfilled session, else its first."""
+    missing = len(result.unplaced)
+    overfilled = _overfilled(options, people)
+    first = min(slot_sessions, key=_session_order)
+    where = next((s for s in sorted(slot_sessions, key=_session_order) if s.id in overfilled), first)
+    seats = ", ".join(
+        f"{o.id} ({'unlimited' if o.capacity is None else o.capacity})" for o in options
+    )
+    message = (
+        f"slot '{slot}' of programme '{doc.programme.id}' is {missing} seat"
+        f"{'' if missing == 1 else 's'} short: its sessions {seats} seat "
+        f"{len(people) - missing} of its {len(people)} participants"
+    )
+    if overfilled:
+        message += "; fixed choices overfill " + ", ".join(
+            f"{session_id} ({chosen} chose it, capacity {capacity})"
+            for session_id, (chosen, capacity) in sorted(overfilled.items())
+        )
+    return Finding(
+        rule=INFEASIBLE_RULE,
+        severity="error",
+        message=message,
+        file=where.source.file or doc.file,
+        line=where.source.line or None,
+        programme=doc.programme.id,
+        session=where.id,
+        venue=where.venue,
+        extra={
+            "slot": slot,
+            "missing_seats": missing,
+            "sessions": [o.id for o in options],
+            "unplaced": list(result.unplaced),
+        },
+    )
+
+
+def _overfilled(
+    options: Sequence[SlotSession], people: Sequence[SlotPerson]
+) -> dict[str, tuple[int, int]]:
+    """Sessions that more people fixed as their only choice than they can seat: id -> (chosen, capacity)."""
+    only_choice: dict[str, int] = defaultdict(int)
+    for person in people:
+        if len(person.choices) == 1:
+            only_choice[next(iter(person.choices))] += 1
+    return {
+        o.id: (only_choice[o.id], o.capacity)
+        for o in options
+        if o.capacity is not None and only_choice[o.id] > o.capacity
+    }

@@ -1,0 +1,574 @@
+"""The SQLite store: schema, versioning, loading in one transaction, reading back.
+
+Every row remembers the file (and line) it came from. Re-loading a file
+deletes what that file defined (foreign keys cascade from ``files``) and
+inserts it again, inside the same transaction as the rest of the load, so a
+failed load leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import model as m
+from .errors import StoreError, UsageError
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+"""How long a command waits for another cxc writing the same store before giving up."""
+
+SCHEMA = """
+CREATE TABLE files (
+    path TEXT PRIMARY KEY,              -- absolute path of the YAML file
+    display TEXT NOT NULL,              -- the path as the user gave it
+    kind TEXT NOT NULL CHECK (kind IN ('partnership', 'programme'))
+);
+CREATE TABLE partnership (
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    funding TEXT,
+    start TEXT NOT NULL,
+    "end" TEXT NOT NULL,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE TABLE partners (
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    country TEXT NOT NULL,
+    city TEXT,
+    timezone TEXT,
+    contact_name TEXT,
+    contact_email TEXT,
+    contact_phone TEXT,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX partners_id ON partners(id);
+CREATE TABLE targets (
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX targets_key ON targets(key);
+CREATE TABLE activities (
+    kind TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    date TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX activities_kind_date ON activities(kind, date);
+CREATE TABLE programmes (
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    host TEXT NOT NULL,
+    city TEXT,
+    country TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    start TEXT NOT NULL,
+    "end" TEXT NOT NULL,
+    status TEXT NOT NULL,
+    capacity INTEGER,
+    themes TEXT NOT NULL,               -- JSON list
+    min_transfer_minutes INTEGER,
+    file TEXT NOT NULL UNIQUE REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX programmes_id ON programmes(id);
+CREATE INDEX programmes_status_start ON programmes(status, start);
+CREATE TABLE quotas (
+    programme TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX quotas_file ON quotas(file);
+CREATE TABLE venues (
+    programme TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    capacity INTEGER,
+    lat REAL,
+    lon REAL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX venues_file ON venues(file, id);
+CREATE TABLE sessions (
+    programme TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    venue TEXT,
+    start_local TEXT NOT NULL,          -- wall clock, YYYY-MM-DD HH:MM
+    start_tz TEXT NOT NULL,             -- IANA zone
+    start_utc TEXT NOT NULL,            -- the instant, ISO 8601 UTC
+    end_local TEXT NOT NULL,
+    end_tz TEXT NOT NULL,
+    end_utc TEXT NOT NULL,
+    slot TEXT,
+    capacity INTEGER,
+    themes TEXT NOT NULL,               -- JSON list
+    organisations TEXT NOT NULL,        -- JSON list, as written
+    description TEXT,
+    url TEXT,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX sessions_file ON sessions(file, id);
+CREATE INDEX sessions_programme ON sessions(programme, id);
+CREATE TABLE session_organisations (
+    programme TEXT NOT NULL,
+    session TEXT NOT NULL,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,             -- lower-cased, trimmed: how organisations are told apart
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE
+);
+CREATE INDEX session_organisations_file ON session_organisations(file);
+CREATE TABLE people (
+    email TEXT PRIMARY KEY,             -- lower-cased: one row per person across programmes
+    name TEXT NOT NULL
+);
+CREATE TABLE registrations (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL REFERENCES people(email),
+    email_as_written TEXT NOT NULL,
+    name TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    organisation TEXT,
+    organisation_key TEXT,              -- lower-cased, trimmed
+    org_type TEXT,
+    country TEXT,
+    interests TEXT NOT NULL,            -- JSON list
+    sessions TEXT NOT NULL,             -- JSON list of fixed session choices
+    attended INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX registrations_file ON registrations(file, email);
+CREATE INDEX registrations_email ON registrations(email);
+CREATE INDEX registrations_programme ON registrations(programme);
+CREATE TABLE travel_legs (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    ref TEXT,
+    origin TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    depart_local TEXT NOT NULL,
+    depart_tz TEXT NOT NULL,
+    depart_utc TEXT NOT NULL,
+    arrive_local TEXT NOT NULL,
+    arrive_tz TEXT NOT NULL,
+    arrive_utc TEXT NOT NULL,
+    registration INTEGER NOT NULL,      -- position of the registration in its file
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX travel_legs_file ON travel_legs(file, registration);
+CREATE TABLE stays (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    check_in TEXT NOT NULL,
+    check_out TEXT NOT NULL,
+    registration INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX stays_file ON stays(file, registration);
+CREATE TABLE placements (
+    programme TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    session TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (programme, slot, email)
+);
+CREATE TABLE exported_events (
+    uid TEXT PRIMARY KEY,
+    programme TEXT NOT NULL,
+    calendar TEXT NOT NULL,             -- which file: programme.ics or participants/<slug>.ics
+    fingerprint TEXT NOT NULL,          -- hash of time, place, title and status as last exported
+    sequence INTEGER NOT NULL,
+    body TEXT NOT NULL                  -- JSON of what was exported, to re-emit it as CANCELLED
+);
+CREATE INDEX exported_events_calendar ON exported_events(programme, calendar);
+"""
+
+PROGRAMME_TABLES = (
+    "quotas", "venues", "sessions", "session_organisations", "registrations", "travel_legs",
+    "stays",
+)
+
+
+def open_store(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
+    """Open (creating it owner-only if need be) and migrate the store at ``path``."""
+    import sqlite_utils
+
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise StoreError(f"{path}: no store here; run `cxc load PATH` first")
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the store: {exc.strerror}") from None
+    elif path.is_dir():
+        raise StoreError(f"{path}: is a folder; --db names the store's file")
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if mode is None:
+            raise StoreError(f"{path}: cannot set the journal mode")
+        _migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_store_message(path, exc)) from None
+    return sqlite_utils.Database(conn)
+
+
+def _store_message(path: Path, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"{path}: the store is busy (another cxc is writing it); "
+                f"waited {BUSY_TIMEOUT_MS // 1000} s, try again when it has finished")
+    if "not a database" in text or "malformed" in text:
+        return f"{path}: not a cxc store (or a damaged one): {text}"
+    return f"{path}: {text}"
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: this store was written by a newer cxc (schema {version}; this cxc knows "
+            f"{SCHEMA_VERSION}); upgrade cxc, or load the programmes into a new store with --db")
+    tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    if version == 0 and tables:
+        raise StoreError(f"{path}: not a cxc store (it holds other tables); choose another --db")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            for migration in MIGRATIONS[version:]:
+                migration(conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS = [_create_schema]
+"""MIGRATIONS[n] takes a store from schema n to n + 1."""
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One immediate transaction: all of it lands, or none of it."""
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(_store_message(Path(db_path(db)), exc)) from None
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        conn.execute("ROLLBACK")
+        raise StoreError(_store_message(Path(db_path(db)), exc)) from None
+
+
+def db_path(db: sqlite_utils.Database) -> str:
+    row = db.conn.execute("PRAGMA database_list").fetchone()
+    return str(row[2]) if row else "?"
+
+
+# -- writing ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    files: int
+    programmes: int
+    participants: int
+    sessions: int
+
+
+def load(db: sqlite_utils.Database, documents: Sequence[m.Document],
+         displays: dict[str, str]) -> LoadSummary:
+    """Replace what each document's file defined, all in one transaction."""
+    partnership_ids = {d.partnership.id for d in documents if isinstance(d, m.PartnershipDoc)}
+    if len(partnership_ids) > 1:
+        raise UsageError(f"one store holds one partnership; these files define "
+                         f"{', '.join(sorted(partnership_ids))}: load them into separate --db")
+    with write_transaction(db) as conn:
+        if partnership_ids:
+            _replace_partnership(conn, partnership_ids.pop(), documents)
+        for doc in documents:
+            conn.execute("DELETE FROM files WHERE path = ?", (doc.file,))
+            kind = "partnership" if isinstance(doc, m.PartnershipDoc) else "programme"
+            conn.execute("INSERT INTO files (path, display, kind) VALUES (?, ?, ?)",
+                         (doc.file, displays.get(doc.file, doc.file), kind))
+        _insert_partnerships(conn, [d for d in documents if isinstance(d, m.PartnershipDoc)])
+        _insert_programmes(conn, [d for d in documents if isinstance(d, m.ProgrammeDoc)])
+        conn.execute("DELETE FROM people WHERE email NOT IN (SELECT email FROM registrations)")
+    programmes = [d for d in documents if isinstance(d, m.ProgrammeDoc)]
+    return LoadSummary(
+        files=len(documents),
+        programmes=len(programmes),
+        participants=sum(len(d.participants) for d in programmes),
+        sessions=sum(len(d.sessions) for d in programmes),
+    )
+
+
+def _replace_partnership(conn: sqlite3.Connection, new_id: str,
+                         documents: Sequence[m.Document]) -> None:
+    """A store holds one partnership: refuse another, forget a moved file of the same one."""
+    new_files = {d.file for d in documents if isinstance(d, m.PartnershipDoc)}
+    for row in conn.execute("SELECT id, file FROM partnership").fetchall():
+        if row[0] != new_id:
+            display = conn.execute("SELECT display FROM files WHERE path = ?",
+                                   (row[1],)).fetchone()
+            raise UsageError(
+                f"this store holds partnership `{row[0]}` (from {display[0] if display else row[1]}); "
+                f"load partnership `{new_id}` into another store with --db")
+        if row[1] not in new_files:
+            conn.execute("DELETE FROM files WHERE path = ?", (row[1],))
+
+
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
+def _wall(t: m.LocalTime) -> str:
+    return t.wall.strftime("%Y-%m-%d %H:%M")
+
+
+def _utc(t: m.LocalTime) -> str:
+    return t.utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _org_key(name: str | None) -> str | None:
+    return name.strip().lower() if name is not None else None
+
+
+def _insert_partnerships(conn: sqlite3.Connection, docs: Iterable[m.PartnershipDoc]) -> None:
+    for doc in docs:
+        p = doc.partnership
+        conn.execute(
+            'INSERT INTO partnership (id, name, funding, start, "end", file, line) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (p.id, p.name, p.funding, _iso(p.start), _iso(p.end), doc.file, p.source.line))
+        conn.executemany(
+            "INSERT INTO partners VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(x.id, x.name, x.country, x.city, x.timezone,
+              x.contact.name if x.contact else None, x.contact.email if x.contact else None,
+              x.contact.phone if x.contact else None, doc.file, x.source.line)
+             for x in doc.partners])
+        conn.executemany(
+            "INSERT INTO targets VALUES (?, ?, ?, ?)",
+            [(t.key, t.count, doc.file, t.source.line) for t in doc.targets])
+        conn.executemany(
+            "INSERT INTO activities VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(a.kind, a.partner, _iso(a.date), a.title, a.url, doc.file, a.source.line)
+             for a in doc.activities])
+
+
+def _insert_programmes(conn: sqlite3.Connection, docs: Sequence[m.ProgrammeDoc]) -> None:
+    rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    people: dict[str, str] = {}
+    for doc in docs:
+        p, f = doc.programme, doc.file
+        rows["programmes"].append((
+            p.id, p.kind, p.title, p.host, p.city, p.country, p.timezone, _iso(p.start),
+            _iso(p.end), p.status, p.capacity, json.dumps(list(p.themes)),
+            p.min_transfer_minutes, f, p.source.line))
+        rows["quotas"].extend((p.id, q.partner, q.count, f, q.source.line) for q in p.quotas)
+        rows["venues"].extend(
+            (p.id, v.id, v.name, v.address, v.capacity, v.geo[0] if v.geo else None,
+             v.geo[1] if v.geo else None, f, v.source.line) for v in doc.venues)
+        for s in doc.sessions:
+            rows["sessions"].append((
+                p.id, s.id, s.title, s.kind, s.venue, _wall(s.start), s.start.zone,
+                _utc(s.start), _wall(s.end), s.end.zone, _utc(s.end), s.slot, s.capacity,
+                json.dumps(list(s.themes)), json.dumps(list(s.organisations)), s.description,
+                s.url, f, s.source.line))
+            rows["session_organisations"].extend(
+                (p.id, s.id, name, _org_key(name), f) for name in s.organisations)
+        for position, r in enumerate(doc.participants):
+            people[r.key] = r.name
+            rows["registrations"].append((
+                p.id, r.key, r.email, r.name, r.partner, r.organisation, _org_key(r.organisation),
+                r.org_type, r.country, json.dumps(list(r.interests)), json.dumps(list(r.sessions)),
+                int(r.attended), position, f, r.source.line))
+            rows["travel_legs"].extend(
+                (p.id, r.key, i, leg.mode, leg.ref, leg.origin, leg.destination,
+                 _wall(leg.depart), leg.depart.zone, _utc(leg.depart), _wall(leg.arrive),
+                 leg.arrive.zone, _utc(leg.arrive), position, f, leg.source.line)
+                for i, leg in enumerate(r.travel))
+            if r.stay is not None:
+                rows["stays"].append((
+                    p.id, r.key, r.stay.name, r.stay.address, _iso(r.stay.check_in),
+                    _iso(r.stay.check_out), position, f, r.stay.source.line))
+    conn.executemany(
+        "INSERT INTO people (email, name) VALUES (?, ?) "
+        "ON CONFLICT (email) DO UPDATE SET name = excluded.name",
+        sorted(people.items()))
+    for table in ("programmes", *PROGRAMME_TABLES):
+        if rows[table]:
+            marks = ", ".join("?" * len(rows[table][0]))
+            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[table])
+
+
+# -- reading back -------------------------------------------------------------
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _local(wall: str, zone: str) -> m.LocalTime:
+    return m.LocalTime(datetime.strptime(wall, "%Y-%m-%d %H:%M"), zone)
+
+
+def read_world(db: sqlite_utils.Database) -> m.World:
+    """Everything in the store as documents, in file order, for rules, planning and export."""
+    conn = db.conn
+    conn.row_factory = sqlite3.Row
+    try:
+        return _read_world(conn)
+    finally:
+        conn.row_factory = None
+
+
+def _grouped(conn: sqlite3.Connection, sql: str, key: str) -> dict[Any, list[sqlite3.Row]]:
+    out: dict[Any, list[sqlite3.Row]] = defaultdict(list)
+    for row in conn.execute(sql):
+        out[row[key]].append(row)
+    return out
+
+
+def _read_world(conn: sqlite3.Connection) -> m.World:
+    shown = dict(conn.execute("SELECT path, display FROM files").fetchall())
+
+    def at(file: str, line: int | None) -> m.Source:
+        return m.Source(shown.get(file, file), line or 0)
+
+    partnerships = _read_partnerships(conn, at)
+    venues = _grouped(conn, "SELECT * FROM venues ORDER BY file, rowid", "file")
+    sessions = _grouped(conn, "SELECT * FROM sessions ORDER BY file, rowid", "file")
+    quotas = _grouped(conn, "SELECT * FROM quotas ORDER BY file, rowid", "file")
+    registrations = _grouped(conn, "SELECT * FROM registrations ORDER BY file, position", "file")
+    legs: dict[tuple[str, int], list[m.TravelLeg]] = defaultdict(list)
+    for row in conn.execute("SELECT * FROM travel_legs ORDER BY file, registration, position"):
+        legs[(row["file"], row["registration"])].append(m.TravelLeg(
+            row["mode"], _local(row["depart_local"], row["depart_tz"]),
+            _local(row["arrive_local"], row["arrive_tz"]), row["origin"], row["destination"],
+            row["ref"], at(row["file"], row["line"])))
+    stays: dict[tuple[str, int], m.Stay] = {}
+    for row in conn.execute("SELECT * FROM stays"):
+        stays[(row["file"], row["registration"])] = m.Stay(
+            row["name"], _day(row["check_in"]), _day(row["check_out"]), row["address"],
+            at(row["file"], row["line"]))
+    programmes = []
+    for row in conn.execute("SELECT * FROM programmes ORDER BY id, file"):
+        f = row["file"]
+        programme = m.Programme(
+            row["id"], row["kind"], row["title"], row["host"], row["city"], row["country"],
+            row["timezone"], _day(row["start"]), _day(row["end"]), row["status"],
+            row["capacity"],
+            tuple(m.Quota(q["partner"], q["count"], at(f, q["line"]))
+                  for q in quotas[f]),
+            tuple(json.loads(row["themes"])), row["min_transfer_minutes"],
+            at(f, row["line"]))
+        programmes.append(m.ProgrammeDoc(
+            f, programme,
+            tuple(m.Venue(v["id"], v["programme"], v["name"], v["address"], v["capacity"],
+                          (v["lat"], v["lon"]) if v["lat"] is not None else None,
+                          at(f, v["line"])) for v in venues[f]),
+            tuple(m.Session(
+                s["id"], s["programme"], s["title"], s["kind"], s["venue"],
+                _local(s["start_local"], s["start_tz"]), _local(s["end_local"], s["end_tz"]),
+                s["slot"], s["capacity"], tuple(json.loads(s["themes"])),
+                tuple(json.loads(s["organisations"])), s["description"], s["url"],
+                at(f, s["line"])) for s in sessions[f]),
+            tuple(m.Participant(
+                r["programme"], r["email_as_written"], r["name"], r["partner"],
+                r["organisation"], r["org_type"], r["country"],
+                tuple(json.loads(r["interests"])), tuple(json.loads(r["sessions"])),
+                bool(r["attended"]), tuple(legs[(f, r["position"])]),
+                stays.get((f, r["position"])), at(f, r["line"]))
+                for r in registrations[f]),
+        ))
+    first = partnerships[0] if partnerships else None
+    return m.World(first, tuple(programmes), tuple(partnerships[1:]))
+
+
+def _read_partnerships(
+    conn: sqlite3.Connection, at: Callable[[str, int | None], m.Source],
+) -> list[m.PartnershipDoc]:
+    partners = _grouped(conn, "SELECT * FROM partners ORDER BY file, rowid", "file")
+    targets = _grouped(conn, "SELECT * FROM targets ORDER BY file, rowid", "file")
+    activities = _grouped(conn, "SELECT * FROM activities ORDER BY file, rowid", "file")
+    docs = []
+    for row in conn.execute("SELECT * FROM partnership ORDER BY file"):
+        f = row["file"]
+        docs.append(m.PartnershipDoc(
+            f,
+            m.Partnership(row["id"], row["name"], row["funding"], _day(row["start"]),
+                          _day(row["end"]), at(f, row["line"])),
+            tuple(m.Partner(
+                p["id"], p["name"], p["country"], p["city"], p["timezone"],
+                m.Contact(p["contact_name"], p["contact_email"], p["contact_phone"])
+                if p["contact_name"] or p["contact_email"] or p["contact_phone"] else None,
+                at(f, p["line"])) for p in partners[f]),
+            tuple(m.Target(t["key"], t["count"], at(f, t["line"]))
+                  for t in targets[f]),
+            tuple(m.Activity(a["kind"], a["partner"], _day(a["date"]), a["title"], a["url"],
+                             at(f, a["line"])) for a in activities[f]),
+        ))
+    return docs
+
+
+def file_displays(db: sqlite_utils.Database) -> dict[str, str]:
+    """Absolute path -> the path as the user gave it, for messages."""
+    return dict(db.conn.execute("SELECT path, display FROM files").fetchall())
+
