@@ -121,6 +121,29 @@ def validate(
     raise typer.Exit(render.exit_code(findings, strict))
 
 
+@app.command()
+def plan(
+    ctx: typer.Context,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Load these YAML files or folders first.", metavar="[PATH...]")] = None,
+    format: Annotated[TextOrJson, typer.Option(
+        "--format", "-f", help="text for people, json for scripts.")] = TextOrJson.text,
+) -> None:
+    """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
+    from . import render
+    from .workflow import load_paths, plan_store
+
+    db = _open(ctx, create=bool(paths))
+    if paths:
+        load_paths(db, paths)
+    outcome = plan_store(db)
+    if format is TextOrJson.json:
+        typer.echo(render.plan_json(outcome.plans, outcome.findings))
+    else:
+        render.print_plan(_out_console(), outcome.world, outcome.plans, outcome.findings)
+    raise typer.Exit(render.exit_code(outcome.findings, strict=False))
+
+
 def main() -> NoReturn:
     """Entry point: run the app and turn every CxcError into one message and its exit code."""
     try:

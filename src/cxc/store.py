@@ -572,3 +572,27 @@ def file_displays(db: sqlite_utils.Database) -> dict[str, str]:
     """Absolute path -> the path as the user gave it, for messages."""
     return dict(db.conn.execute("SELECT path, display FROM files").fetchall())
 
+
+
+# -- the plan -----------------------------------------------------------------
+
+
+def read_placements(db: sqlite_utils.Database) -> dict[str, dict[tuple[str, str], str]]:
+    """The stored plan: programme -> (slot, email) -> session."""
+    out: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
+    for programme, slot, session, email in db.conn.execute(
+            "SELECT programme, slot, session, email FROM placements"):
+        out[programme][(slot, email)] = session
+    return dict(out)
+
+
+def save_placements(db: sqlite_utils.Database,
+                    placements: dict[str, Iterable[tuple[str, str, str]]]) -> None:
+    """Replace the stored plan: programme -> (slot, session, email) rows; others are dropped."""
+    with write_transaction(db) as conn:
+        conn.execute("DELETE FROM placements")
+        conn.executemany(
+            "INSERT INTO placements (programme, slot, session, email) VALUES (?, ?, ?, ?)",
+            [(programme, slot, session, email)
+             for programme, rows in sorted(placements.items())
+             for slot, session, email in rows])

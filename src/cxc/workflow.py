@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,8 @@ from .model import World
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+    from .plan import ProgrammePlan
 
 
 def load_paths(db: sqlite_utils.Database, paths: Sequence[Path]) -> store.LoadSummary:
@@ -30,3 +33,39 @@ def load_paths(db: sqlite_utils.Database, paths: Sequence[Path]) -> store.LoadSu
 def validate_store(db: sqlite_utils.Database) -> tuple[World, list[Finding]]:
     world = store.read_world(db)
     return world, rules.validate(world)
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    world: World
+    plans: tuple[ProgrammePlan, ...]
+    findings: tuple[Finding, ...]
+    """The rules' findings, with the planner's word on slots in place of the rules' estimate."""
+
+
+def plan_store(db: sqlite_utils.Database) -> PlanOutcome:
+    """Validate, plan every programme that is not cancelled, keep the plan in the store.
+
+    A re-plan starts from the stored plan, so people who already have their
+    calendars move only when they must.
+    """
+    from .plan import plan_programme
+
+    world, findings = validate_store(db)
+    previous = store.read_placements(db)
+    plans: list[ProgrammePlan] = []
+    seen: set[str] = set()
+    for doc in world.programmes:
+        pid = doc.programme.id
+        if doc.programme.status == "cancelled" or pid in seen:
+            continue  # a repeated id is a duplicate-id error; its first file is planned
+        seen.add(pid)
+        plans.append(plan_programme(doc, previous.get(pid)))
+    store.save_placements(db, {
+        p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans})
+    planned = {p.programme for p in plans}
+    kept = [f for f in findings
+            if not (f.rule == "slot-infeasible" and f.participant is None
+                    and f.programme in planned)]
+    merged = sorted(kept + [f for p in plans for f in p.findings], key=lambda f: f.sort_key)
+    return PlanOutcome(world, tuple(plans), tuple(merged))
