@@ -18,8 +18,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	rm -f $(DB) $(DB)-wal $(DB)-shm
-	$(CXC) --db $(DB) load programmes/
-	$(CXC) --db $(DB) validate
+	$(CXC) --db $(DB) plan programmes/
+	$(CXC) --db $(DB) export --out $(OUT)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

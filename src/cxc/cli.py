@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from . import __version__
-from .errors import EXIT_OK, CxcError
+from .errors import EXIT_OK, CxcError, UsageError
 
 app = typer.Typer(
     name="cxc",
@@ -142,6 +142,39 @@ def plan(
     else:
         render.print_plan(_out_console(), outcome.world, outcome.plans, outcome.findings)
     raise typer.Exit(render.exit_code(outcome.findings, strict=False))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Folder to write calendars and itineraries into.")],
+    programme: Annotated[str | None, typer.Option(
+        "--programme", "-p", help="Only this programme id.")] = None,
+) -> None:
+    """Write each programme's calendar and every participant's .ics and printable itinerary."""
+    from .export import export_store
+
+    db = _open(ctx, create=False)
+    summary = export_store(db, out, programme, now=_source_date())
+    _err_console().print(
+        f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}: "
+        f"{summary.calendars} calendars, {summary.pages} itineraries"
+        + (f", {summary.cancelled_events} cancelled events" if summary.cancelled_events else "")
+        + f" into {summary.out}")
+
+
+def _source_date() -> Any:
+    """The export time: SOURCE_DATE_EPOCH when set (reproducible builds), else now."""
+    from datetime import datetime, timezone
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return None
+    try:
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
 
 
 def main() -> NoReturn:

@@ -207,14 +207,19 @@ CREATE TABLE placements (
     PRIMARY KEY (programme, slot, email)
 );
 CREATE TABLE exported_events (
-    uid TEXT PRIMARY KEY,
-    programme TEXT NOT NULL,
-    calendar TEXT NOT NULL,             -- which file: programme.ics or participants/<slug>.ics
+    calendar TEXT NOT NULL,             -- <programme>/programme or <programme>/person/<token>
+    uid TEXT NOT NULL,
     fingerprint TEXT NOT NULL,          -- hash of time, place, title and status as last exported
     sequence INTEGER NOT NULL,
-    body TEXT NOT NULL                  -- JSON of what was exported, to re-emit it as CANCELLED
+    stamp TEXT NOT NULL,                -- DTSTAMP: when this version was first exported (UTC)
+    body TEXT NOT NULL,                 -- JSON of the event, to re-emit it as CANCELLED
+    PRIMARY KEY (calendar, uid)
 );
-CREATE INDEX exported_events_calendar ON exported_events(programme, calendar);
+CREATE TABLE exported_calendars (
+    calendar TEXT PRIMARY KEY,
+    programme TEXT NOT NULL,
+    path TEXT NOT NULL                  -- relative to the export folder
+);
 """
 
 PROGRAMME_TABLES = (

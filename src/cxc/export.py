@@ -1,0 +1,199 @@
+"""`cxc export`: the files on disk, written safely, and the export history in the store.
+
+Layout (PRODUCT.md)::
+
+    DIR/<programme-id>/programme.ics
+    DIR/<programme-id>/participants/<slug>.ics
+    DIR/<programme-id>/participants/<slug>.html
+
+Every file is written to a temporary file beside it and renamed into place, so
+a reader (or a crash) sees the old file or the new one, never half of one.
+Folders are created owner-only: itineraries are personal data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import ics, itinerary
+from . import model as m
+from .errors import ExportError, UsageError
+from .store import read_placements, read_world, write_transaction
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+SLUG_MAX = 60
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    programmes: int
+    calendars: int
+    pages: int
+    cancelled_events: int
+    out: Path
+
+
+def slugify(name: str) -> str:
+    """ASCII, lower-case, dashes: a file name that cannot leave its folder."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:SLUG_MAX].strip("-")
+    return slug or "participant"
+
+
+def person_slugs(people: Iterable[m.Participant]) -> dict[str, str]:
+    """email key -> slug, unique within the programme (``-2``, ``-3`` in order of email)."""
+    slugs: dict[str, str] = {}
+    taken: set[str] = set()
+    for person in sorted(people, key=lambda p: (slugify(p.name), p.key)):
+        if person.key in slugs:
+            continue
+        base = slugify(person.name)
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        slugs[person.key] = slug
+    return slugs
+
+
+def write_atomic(root: Path, relative: str, data: bytes) -> None:
+    """Write ``root/relative`` via a temporary file and a rename, refusing to leave ``root``."""
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise ExportError(f"{relative}: refused, it would be written outside {root}")
+    _make_private_dirs(root, target.parent)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _make_private_dirs(root: Path, folder: Path) -> None:
+    for path in [root.resolve(), *reversed(folder.relative_to(root.resolve()).parents), folder]:
+        full = path if path.is_absolute() else root.resolve() / path
+        if not full.exists():
+            full.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
+                 now: datetime | None = None) -> ExportSummary:
+    """Write every programme's calendars and itineraries, then remember what was sent."""
+    now = now or datetime.now(timezone.utc)
+    world = read_world(db)
+    placements = read_placements(db)
+    exported = _exported_calendars(db)
+    docs = _programmes_to_export(world, programme, exported)
+    partners = world.partners
+    history = _history(db)
+    writes: list[tuple[str, bytes]] = []
+    sent: dict[str, tuple[str, str, dict[str, ics.History]]] = {}
+    pages = 0
+    cancelled = 0
+
+    def calendar(key: str, pid: str, path: str, name: str, events: list[ics.CalEvent]) -> None:
+        nonlocal cancelled
+        stamped, updated = ics.sequence(events, history.get(key, {}), now)
+        cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
+        writes.append((path, ics.calendar_bytes(name, stamped)))
+        sent[key] = (pid, path, updated)
+
+    for doc in docs:
+        pid = doc.programme.id
+        host = partners.get(doc.programme.host)
+        calendar(f"{pid}/programme", pid, f"{pid}/programme.ics", doc.programme.title,
+                 ics.programme_events(doc, host))
+        placed_by_person: dict[str, set[str]] = {}
+        for (_, email), session in placements.get(pid, {}).items():
+            placed_by_person.setdefault(email, set()).add(session)
+        slugs = person_slugs(doc.participants)
+        produced: set[str] = set()
+        for person in doc.participants:
+            key = f"{pid}/person/{ics.person_token(person.key)}"
+            if key in produced:
+                continue  # the same email twice is a duplicate-id error; export the first
+            produced.add(key)
+            placed = placed_by_person.get(person.key, set())
+            base = f"{pid}/participants/{slugs[person.key]}"
+            calendar(key, pid, f"{base}.ics", f"{doc.programme.title}: {person.name}",
+                     ics.person_events(doc, person, placed, host))
+            writes.append((f"{base}.html",
+                           itinerary.render(doc, person, placed, host).encode("utf-8")))
+            pages += 1
+        for key, (cal_pid, path) in exported.items():
+            if cal_pid == pid and key not in sent:  # withdrawn since the last export
+                calendar(key, pid, path, doc.programme.title, [])
+
+    for path, data in writes:
+        try:
+            write_atomic(out, path, data)
+        except OSError as exc:
+            raise ExportError(f"{out / path}: cannot write: {exc.strerror or exc}") from None
+    _remember(db, sent)
+    return ExportSummary(len(docs), len(sent), pages, cancelled, out)
+
+
+def _programmes_to_export(world: m.World, programme: str | None,
+                          exported: dict[str, tuple[str, str]]) -> list[m.ProgrammeDoc]:
+    seen: set[str] = set()
+    docs = []
+    ever_sent = {pid for pid, _ in exported.values()}
+    for doc in world.programmes:
+        pid = doc.programme.id
+        if pid in seen or (programme is not None and pid != programme):
+            continue
+        seen.add(pid)
+        if doc.programme.status == "cancelled" and pid not in ever_sent:
+            continue  # nothing was ever sent, so there is nothing to call off
+        docs.append(doc)
+    if programme is not None and not docs:
+        known = ", ".join(sorted({d.programme.id for d in world.programmes})) or "none"
+        raise UsageError(f"no programme `{programme}` in the store (programmes: {known})")
+    return docs
+
+
+def _exported_calendars(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]:
+    rows = db.conn.execute("SELECT calendar, programme, path FROM exported_calendars")
+    return {calendar: (programme, path) for calendar, programme, path in rows}
+
+
+def _history(db: sqlite_utils.Database) -> dict[str, dict[str, ics.History]]:
+    out: dict[str, dict[str, ics.History]] = {}
+    rows = db.conn.execute(
+        "SELECT calendar, uid, fingerprint, sequence, stamp, body FROM exported_events")
+    for calendar, uid, fingerprint, seq, stamp, body in rows:
+        out.setdefault(calendar, {})[uid] = ics.History(
+            fingerprint, seq, datetime.fromisoformat(stamp), body)
+    return out
+
+
+def _remember(db: sqlite_utils.Database,
+              sent: dict[str, tuple[str, str, dict[str, ics.History]]]) -> None:
+    with write_transaction(db) as conn:
+        for key, (pid, path, events) in sent.items():
+            conn.execute("DELETE FROM exported_events WHERE calendar = ?", (key,))
+            conn.executemany(
+                "INSERT INTO exported_events VALUES (?, ?, ?, ?, ?, ?)",
+                [(key, uid, h.fingerprint, h.sequence, h.stamp.isoformat(), h.body)
+                 for uid, h in sorted(events.items())])
+            conn.execute(
+                "INSERT INTO exported_calendars (calendar, programme, path) VALUES (?, ?, ?) "
+                "ON CONFLICT (calendar) DO UPDATE SET programme = excluded.programme, "
+                "path = excluded.path", (key, pid, path))

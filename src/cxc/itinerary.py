@@ -1,0 +1,104 @@
+"""The printable itinerary: one self-contained HTML page per participant, day by day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from . import model as m
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a day: a session, a leg of travel, a check-in or check-out."""
+
+    time: str
+    kind: str
+    """``session``, ``travel`` or ``stay``."""
+    title: str
+    place: str | None = None
+    detail: str | None = None
+    sort_key: str = ""
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+    items: tuple[Item, ...]
+
+    @property
+    def heading(self) -> str:
+        return f"{self.date:%A} {self.date.day} {self.date:%B %Y}"
+
+
+def _session_item(doc: m.ProgrammeDoc, session: m.Session) -> Item:
+    venues = {v.id: v for v in doc.venues}
+    venue = venues.get(session.venue or "")
+    place = ", ".join(x for x in (venue.name, venue.address) if x) if venue else doc.programme.city
+    detail = []
+    if session.organisations:
+        detail.append("Meeting " + ", ".join(session.organisations))
+    if session.slot:
+        detail.append("your group among parallel sessions")
+    return Item(
+        time=f"{session.start.wall:%H:%M}–{session.end.wall:%H:%M}", kind="session",
+        title=session.title, place=place, detail="; ".join(detail) or None,
+        sort_key=session.start.utc.isoformat())
+
+
+def days(doc: m.ProgrammeDoc, person: m.Participant, placed: set[str]) -> list[Day]:
+    """Everything the person does, grouped by local date and ordered in time."""
+    by_day: dict[date, list[Item]] = {}
+
+    def add(day: date, item: Item) -> None:
+        by_day.setdefault(day, []).append(item)
+
+    for session in doc.sessions:
+        if session.plenary or session.id in placed:
+            add(session.start.wall.date(), _session_item(doc, session))
+    for leg in person.travel:
+        arrive = (f"{leg.arrive.wall:%H:%M}" if leg.arrive.wall.date() == leg.depart.wall.date()
+                  else f"{leg.arrive.wall:%a %d %b %H:%M}")
+        add(leg.depart.wall.date(), Item(
+            time=f"{leg.depart.wall:%H:%M}–{arrive}", kind="travel",
+            title=f"{leg.mode.capitalize()}{' ' + leg.ref if leg.ref else ''}: "
+                  f"{leg.origin} → {leg.destination}",
+            detail=f"local times: departs {leg.depart.zone}, arrives {leg.arrive.zone}",
+            sort_key=leg.depart.utc.isoformat()))
+    if person.stay is not None:
+        stay = person.stay
+        place = ", ".join(x for x in (stay.name, stay.address) if x)
+        add(stay.check_in, Item("", "stay", f"Check in: {stay.name}", place,
+                                sort_key=f"{stay.check_in}T23:58"))
+        add(stay.check_out, Item("", "stay", f"Check out: {stay.name}", place,
+                                 sort_key=f"{stay.check_out}T00:00"))
+    return [Day(d, tuple(sorted(items, key=lambda i: i.sort_key)))
+            for d, items in sorted(by_day.items())]
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("cxc", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(doc: m.ProgrammeDoc, person: m.Participant, placed: set[str],
+           host: m.Partner | None) -> str:
+    """The page, escaped by the template engine (names come from web forms)."""
+    template = _environment().get_template("itinerary.html")
+    return template.render(
+        programme=doc.programme, person=person, days=days(doc, person, placed), host=host,
+    )
