@@ -20,16 +20,16 @@ d. the mix of delegations: the number of distinct (session, partner) pairs, so
 Every goal is linear in the placement except (d), which is concave per
 (session, partner), so one min-cost flow solves the slot exactly::
 
-    type --(placed, kept, interest)--> (session, partner) --first seat: bonus 1--> session --capacity--> sink
-      \\                                                   --other seats: 0------/
-       `--(not placed, 0)------------------------------------------------------------------------> sink
+   cohort --placed, kept, interest--> (session, partner) --first seat: +1--> session --seats--> sink
+      |                                                  --other seats: 0--/
+      `--not placed: 0------------------------------------------------------------------> sink
 
 People who are interchangeable (same partner, same fixed choices, same
 interests among the slot's themes, same previous session) are merged into one
-*type*, so 5,000 people in 50 sessions make a graph of about a thousand
-supply nodes, not 250,000 person-session arcs. The flow says how many of a type
-go to each session; the type's members are then dealt out in order of
-lower-cased email over the sessions in order of id. Sessions, types and arcs
+*cohort*: 5,000 people with random interests in 50 sessions make about 850
+cohorts and 40,000 arcs, not 250,000 person-session arcs. The flow says how many of a cohort
+go to each session; the cohort's members are then dealt out in order of
+lower-cased email over the sessions in order of id. Sessions, cohorts and arcs
 are built in a canonical order, so the same programme gives the same plan
 whatever order its file lists things in.
 
@@ -48,7 +48,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from cxc.errors import Finding
 from cxc.model import Participant, ProgrammeDoc, Session, Venue
@@ -142,7 +141,7 @@ class Score:
 
 @dataclass(frozen=True)
 class Weights:
-    """Integer weights that make the weighted sum of a :class:`Score` order placements lexicographically."""
+    """Integer weights whose sum over a :class:`Score` orders placements lexicographically."""
 
     placed: int
     kept: int
@@ -195,7 +194,7 @@ def score_assignment(
     people: Sequence[SlotPerson],
     assignment: Mapping[str, str | None],
 ) -> Score:
-    """The goals reached by an assignment (email -> session id or None); feasibility is not checked."""
+    """The goals an assignment (email -> session id or None) reaches; feasibility is not checked."""
     by_id = {s.id: s for s in sessions}
     placed = kept = interest = 0
     pairs: set[tuple[str, str]] = set()
@@ -240,7 +239,7 @@ def objective_weights(sessions: Sequence[SlotSession], people: Sequence[SlotPers
 
 
 @dataclass(frozen=True)
-class _Type:
+class _Cohort:
     """Interchangeable people: same partner, allowed sessions, interests and previous session."""
 
     partner: str
@@ -251,7 +250,7 @@ class _Type:
     """Sorted."""
 
 
-def _types(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> list[_Type]:
+def _cohorts(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> list[_Cohort]:
     slot_themes = frozenset().union(*(s.themes for s in sessions))
     slot_ids = {s.id for s in sessions}
     members: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], list[str]]
@@ -264,55 +263,56 @@ def _types(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> lis
             person.previous if person.previous in slot_ids else "",
         )
         members[key].append(person.email)
-    types = []
+    cohorts = []
     for key in sorted(members):
         partner, allowed, interests, previous = key
         emails = tuple(sorted(members[key]))
-        types.append(_Type(partner, allowed, interests, previous or None, emails))
-    return types
+        cohorts.append(_Cohort(partner, allowed, interests, previous or None, emails))
+    return cohorts
 
 
 def _solve_flow(
-    sessions: Sequence[SlotSession], types: Sequence[_Type], weights: Weights
+    sessions: Sequence[SlotSession], cohorts: Sequence[_Cohort], weights: Weights
 ) -> list[dict[str, int]]:
-    """For each type, how many of its members go to each session."""
+    """For each cohort, how many of its members go to each session."""
     import networkx as nx
 
     themes = {s.id: s.themes for s in sessions}
-    graph: Any = nx.DiGraph()
+    graph: nx.DiGraph[tuple[str | int, ...]] = nx.DiGraph()
     sink = ("sink",)
-    graph.add_node(sink, demand=sum(len(t.emails) for t in types))
+    graph.add_node(sink, demand=sum(len(c.emails) for c in cohorts))
     pairs: set[tuple[str, str]] = set()
-    for index, kind in enumerate(types):
-        node = ("type", index)
-        graph.add_node(node, demand=-len(kind.emails))
-        graph.add_edge(node, sink, weight=0)
-        for session_id in kind.allowed:
+    for index, cohort in enumerate(cohorts):
+        cohort_node = ("cohort", index)
+        graph.add_node(cohort_node, demand=-len(cohort.emails))
+        graph.add_edge(cohort_node, sink, weight=0)
+        for session_id in cohort.allowed:
             gain = (
                 weights.placed
-                + weights.kept * (session_id == kind.previous)
-                + weights.interest * len(themes[session_id].intersection(kind.interests))
+                + weights.kept * (session_id == cohort.previous)
+                + weights.interest * len(themes[session_id].intersection(cohort.interests))
             )
-            graph.add_edge(node, ("pair", session_id, kind.partner), weight=-gain)
-            pairs.add((session_id, kind.partner))
+            graph.add_edge(cohort_node, ("pair", session_id, cohort.partner), weight=-gain)
+            pairs.add((session_id, cohort.partner))
     for session_id, partner in sorted(pairs):
+        # A DiGraph has no parallel arcs, so the bonus seat goes through a node of its own.
         pair, first = ("pair", session_id, partner), ("first", session_id, partner)
         graph.add_edge(pair, first, capacity=1, weight=-weights.mixing)
         graph.add_edge(first, ("session", session_id), weight=0)
         graph.add_edge(pair, ("session", session_id), weight=0)
     for session in sessions:
-        node = ("session", session.id)
+        session_node = ("session", session.id)
         if session.capacity is None:
-            graph.add_edge(node, sink, weight=0)
+            graph.add_edge(session_node, sink, weight=0)
         else:
-            graph.add_edge(node, sink, capacity=max(session.capacity, 0), weight=0)
+            graph.add_edge(session_node, sink, capacity=max(session.capacity, 0), weight=0)
     _, flow = nx.network_simplex(graph)
     return [
         {
-            session_id: flow[("type", index)][("pair", session_id, kind.partner)]
-            for session_id in kind.allowed
+            session_id: flow[("cohort", index)][("pair", session_id, cohort.partner)]
+            for session_id in cohort.allowed
         }
-        for index, kind in enumerate(types)
+        for index, cohort in enumerate(cohorts)
     ]
 
 
@@ -323,13 +323,13 @@ def solve_slot(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) ->
     if len({s.id for s in sessions}) != len(sessions):
         raise ValueError("solve_slot: two sessions share an id")
     ordered = sorted(sessions, key=lambda s: s.id)
-    types = _types(ordered, people)
-    counts = _solve_flow(ordered, types, objective_weights(ordered, people))
+    cohorts = _cohorts(ordered, people)
+    counts = _solve_flow(ordered, cohorts, objective_weights(ordered, people))
     seats: list[tuple[str, str]] = []
     unplaced: list[str] = []
-    for kind, per_session in zip(types, counts, strict=True):
-        emails = iter(kind.emails)
-        for session_id in kind.allowed:
+    for cohort, per_session in zip(cohorts, counts, strict=True):
+        emails = iter(cohort.emails)
+        for session_id in cohort.allowed:
             seats.extend((next(emails), session_id) for _ in range(per_session.get(session_id, 0)))
         unplaced.extend(emails)
     seats.sort()
@@ -341,7 +341,10 @@ def solve_slot(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) ->
 def plan_programme(
     doc: ProgrammeDoc, previous: Mapping[tuple[str, str], str] | None = None
 ) -> ProgrammePlan:
-    """Plan every slot of a programme; ``previous`` maps (slot, email) to the session a former plan gave."""
+    """Plan every slot of a programme.
+
+    ``previous`` maps (slot, email) to the session a former plan gave, to keep people there.
+    """
     programme = doc.programme.id
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
@@ -352,20 +355,7 @@ def plan_programme(
     moves: list[Move] = []
     findings: list[Finding] = []
     for slot, slot_sessions in sorted(_slots(sessions).items()):
-        options = [
-            SlotSession(s.id, session_capacity(s, venues), _themes(s.themes)) for s in slot_sessions
-        ]
-        ids = frozenset(s.id for s in slot_sessions)
-        people = [
-            SlotPerson(
-                email=p.key,
-                partner=p.partner,
-                interests=_themes(p.interests),
-                choices=frozenset(p.sessions) & ids,
-                previous=before.get((slot, p.key)),
-            )
-            for p in participants
-        ]
+        options, people = _slot_view(slot, slot_sessions, participants, venues, before)
         result = solve_slot(options, people)
         placements.extend(Placement(programme, slot, s, email) for email, s in result.seats)
         moves.extend(_moves(programme, slot, people, dict(result.seats)))
@@ -374,17 +364,54 @@ def plan_programme(
 
     placements.sort(key=lambda p: (p.slot, p.session, p.email))
     moves.sort(key=lambda m: (m.slot, m.email))
+    fills = _fills(sessions, participants, placements, venues)
+    return ProgrammePlan(programme, tuple(placements), tuple(moves), tuple(findings), fills)
+
+
+def _slot_view(
+    slot: str,
+    slot_sessions: Sequence[Session],
+    participants: Iterable[Participant],
+    venues: Mapping[str, Venue],
+    before: Mapping[tuple[str, str], str],
+) -> tuple[list[SlotSession], list[SlotPerson]]:
+    """A slot's sessions and people as the solver sees them."""
+    options = [
+        SlotSession(s.id, session_capacity(s, venues), _themes(s.themes)) for s in slot_sessions
+    ]
+    ids = frozenset(s.id for s in slot_sessions)
+    people = [
+        SlotPerson(
+            email=p.key,
+            partner=p.partner,
+            interests=_themes(p.interests),
+            choices=frozenset(p.sessions) & ids,
+            previous=before.get((slot, p.key)),
+        )
+        for p in participants
+    ]
+    return options, people
+
+
+def _fills(
+    sessions: Iterable[Session],
+    participants: Iterable[Participant],
+    placements: Iterable[Placement],
+    venues: Mapping[str, Venue],
+) -> tuple[SessionFill, ...]:
     everyone = tuple(sorted(p.key for p in participants))
-    fills = tuple(
+    placed: dict[str, list[str]] = defaultdict(list)
+    for placement in placements:
+        placed[placement.session].append(placement.email)
+    return tuple(
         SessionFill(
             s.id,
             s.slot,
             session_capacity(s, venues),
-            everyone if s.plenary else tuple(p.email for p in placements if p.session == s.id),
+            everyone if s.plenary else tuple(sorted(placed[s.id])),
         )
         for s in sorted(sessions, key=lambda s: (s.start.wall, s.end.wall, s.id))
     )
-    return ProgrammePlan(programme, tuple(placements), tuple(moves), tuple(findings), fills)
 
 
 def _themes(words: Iterable[str]) -> frozenset[str]:
@@ -439,11 +466,11 @@ def _infeasible(
     people: Sequence[SlotPerson],
     result: SlotResult,
 ) -> Finding:
-    """The error for a slot that cannot seat everyone, at its first overfilled session, else its first."""
+    """The error for a slot that cannot seat everyone, at its first overfilled session if any."""
     missing = len(result.unplaced)
     overfilled = _overfilled(options, people)
-    first = min(slot_sessions, key=_session_order)
-    where = next((s for s in sorted(slot_sessions, key=_session_order) if s.id in overfilled), first)
+    in_file_order = sorted(slot_sessions, key=_session_order)
+    where = next((s for s in in_file_order if s.id in overfilled), in_file_order[0])
     seats = ", ".join(
         f"{o.id} ({'unlimited' if o.capacity is None else o.capacity})" for o in options
     )
@@ -478,7 +505,7 @@ def _infeasible(
 def _overfilled(
     options: Sequence[SlotSession], people: Sequence[SlotPerson]
 ) -> dict[str, tuple[int, int]]:
-    """Sessions that more people fixed as their only choice than they can seat: id -> (chosen, capacity)."""
+    """Sessions fixed as the only choice of more people than they seat: id -> (chosen, capacity)."""
     only_choice: dict[str, int] = defaultdict(int)
     for person in people:
         if len(person.choices) == 1:
