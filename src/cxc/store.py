@@ -8,13 +8,16 @@ failed load leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,6 +218,13 @@ CREATE TABLE exported_events (
     body TEXT NOT NULL,                 -- JSON of the event, to re-emit it as CANCELLED
     PRIMARY KEY (calendar, uid)
 );
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE forgotten (
+    token TEXT PRIMARY KEY              -- HMAC of the lower-cased email under meta.secret
+);
 CREATE TABLE exported_calendars (
     calendar TEXT PRIMARY KEY,
     programme TEXT NOT NULL,
@@ -295,6 +305,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
 
 
 MIGRATIONS = [_create_schema]
@@ -420,6 +431,10 @@ def _insert_partnerships(conn: sqlite3.Connection, docs: Iterable[m.PartnershipD
 def _insert_programmes(conn: sqlite3.Connection, docs: Sequence[m.ProgrammeDoc]) -> None:
     rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     people: dict[str, str] = {}
+    forgotten = _forgotten(conn)
+    if forgotten.tokens:
+        docs = [replace(d, participants=tuple(forgotten.apply(r) for r in d.participants))
+                for d in docs]
     for doc in docs:
         p, f = doc.programme, doc.file
         rows["programmes"].append((
@@ -461,6 +476,79 @@ def _insert_programmes(conn: sqlite3.Connection, docs: Sequence[m.ProgrammeDoc])
         if rows[table]:
             marks = ", ".join("?" * len(rows[table][0]))
             conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows[table])
+
+
+# -- erasure (GDPR) -----------------------------------------------------------
+
+FORGOTTEN_NAME = "(forgotten)"
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """The people erased from this store, as keyed tokens that reveal no email."""
+
+    secret: bytes
+    tokens: frozenset[str]
+
+    def token(self, email: str) -> str:
+        return hmac.new(self.secret, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+    def apply(self, person: m.Participant) -> m.Participant:
+        """The registration as the report needs it (partner, organisation, country), nobody's name."""
+        token = self.token(person.email)
+        if token not in self.tokens:
+            return person
+        alias = pseudonym(token)
+        return replace(person, email=alias, name=FORGOTTEN_NAME, interests=(), travel=(),
+                       stay=None)
+
+
+def pseudonym(token: str) -> str:
+    return f"forgotten-{token[:20]}@invalid"
+
+
+def _forgotten(conn: sqlite3.Connection) -> Forgotten:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+    tokens = frozenset(t for (t,) in conn.execute("SELECT token FROM forgotten"))
+    return Forgotten(bytes.fromhex(row[0]), tokens)
+
+
+@dataclass(frozen=True)
+class ForgetSummary:
+    registrations: int
+    """How many registrations were anonymised (kept, for the deliverable counts)."""
+
+
+def forget(db: sqlite_utils.Database, email: str) -> ForgetSummary:
+    """Erase a person: name, email, interests, travel, stay, plan and calendar history.
+
+    Their registrations stay, under a pseudonym, with partner, organisation, type,
+    country and attendance, so the counts of held programmes do not change; the
+    store remembers the keyed token, so re-loading a file that still lists them
+    keeps them anonymous.
+    """
+    key = email.strip().lower()
+    with write_transaction(db) as conn:
+        if conn.execute("SELECT 1 FROM people WHERE email = ?", (key,)).fetchone() is None:
+            raise UsageError(f"{email}: nobody with this email in the store")
+        forgotten = _forgotten(conn)
+        token = forgotten.token(key)
+        alias = pseudonym(token)
+        conn.execute("INSERT OR IGNORE INTO forgotten (token) VALUES (?)", (token,))
+        conn.execute("INSERT OR IGNORE INTO people (email, name) VALUES (?, ?)",
+                     (alias, FORGOTTEN_NAME))
+        count = conn.execute(
+            "UPDATE registrations SET email = ?, email_as_written = ?, name = ?, "
+            "interests = '[]' WHERE email = ?", (alias, alias, FORGOTTEN_NAME, key)).rowcount
+        for table in ("travel_legs", "stays", "placements"):
+            conn.execute(f"DELETE FROM {table} WHERE email = ?", (key,))
+        from .ics import person_token
+
+        calendar_tag = person_token(key)
+        for table in ("exported_events", "exported_calendars"):
+            conn.execute(f"DELETE FROM {table} WHERE calendar LIKE ?", (f"%/person/{calendar_tag}",))
+        conn.execute("DELETE FROM people WHERE email = ?", (key,))
+    return ForgetSummary(count)
 
 
 # -- reading back -------------------------------------------------------------
