@@ -20,6 +20,8 @@ demo: $(VENV)/.installed
 	rm -f $(DB) $(DB)-wal $(DB)-shm
 	$(CXC) --db $(DB) plan programmes/
 	$(CXC) --db $(DB) export --out $(OUT)
+	$(CXC) --db $(DB) report --explain participants
+	$(CXC) --db $(DB) report
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

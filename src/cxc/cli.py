@@ -177,6 +177,65 @@ def _source_date() -> Any:
         raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
 
 
+@app.command()
+def report(
+    ctx: typer.Context,
+    format: Annotated[ReportFormat, typer.Option(
+        "--format", "-f", help="table for people; json, csv or markdown to reuse.",
+    )] = ReportFormat.table,
+    period_from: Annotated[str | None, typer.Option(
+        "--from", metavar="DATE",
+        help="Count programmes starting, and activities dated, on or after DATE (YYYY-MM-DD).",
+    )] = None,
+    period_to: Annotated[str | None, typer.Option(
+        "--to", metavar="DATE",
+        help="Count programmes starting, and activities dated, on or before DATE (YYYY-MM-DD).",
+    )] = None,
+    partner: Annotated[str | None, typer.Option(
+        "--partner", metavar="ID",
+        help="Only the programmes this partner hosts and the activities it carried out.")] = None,
+    explain: Annotated[str | None, typer.Option(
+        "--explain", metavar="KEY",
+        help="List what stands behind one deliverable's count (KEY: e.g. participants).",
+    )] = None,
+) -> None:
+    """Count the COSME deliverables against the grant's targets, for a period."""
+    from . import report as reports
+
+    start = reports.parse_day(period_from, "--from")
+    end = reports.parse_day(period_to, "--to")
+    if explain is not None:
+        reports.measure(explain)
+    db = _open(ctx, create=False)
+    console = _out_console()
+    fmt = reports.OutputFormat(format.value)
+    width = console.width if console.is_terminal else None
+    color = console.is_terminal and not console.no_color
+    if explain is None:
+        text = reports.format_report(reports.build_report(db, start, end, partner), fmt,
+                                     width=width, color=color)
+    else:
+        text = reports.format_evidence(reports.explain(db, explain, start, end, partner), fmt,
+                                       width=width, color=color)
+    typer.echo(text, nl=False)
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The person's email (any case).")],
+) -> None:
+    """Erase a person from the store (GDPR): name, email, travel, stay, plan; counts stay right."""
+    from .store import forget as forget_person
+
+    db = _open(ctx, create=False)
+    summary = forget_person(db, email)
+    _err_console().print(
+        f"forgotten: {summary.registrations} registration"
+        f"{'s' * (summary.registrations != 1)} kept anonymous for the deliverable counts; "
+        f"delete any calendars already exported for this person from your export folder")
+
+
 def main() -> NoReturn:
     """Entry point: run the app and turn every CxcError into one message and its exit code."""
     try:

@@ -1,0 +1,558 @@
+"""COSME deliverable counts, each one small SQL query over the store, with its evidence.
+
+Every key of PRODUCT.md (Reports) is a :class:`Measure` in :data:`MEASURES`: the
+query that counts it and the query that lists what stands behind the count, side
+by side, so adding a key touches one place. Both run after :data:`IN_SCOPE`, the
+common table expressions that keep held programmes, attended registrations and
+activities in the period (and of the partner, when one is given).
+
+No query selects a person's name or email: the evidence lists programmes,
+organisations, countries and activities, and counts people per programme.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from .errors import UsageError
+from .loader import ISO_DATE
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    import sqlite_utils
+    from rich.console import RenderableType
+
+Cell = str | int | None
+
+
+# -- what is counted ----------------------------------------------------------
+
+IN_SCOPE = """
+WITH held AS (
+    SELECT id, kind, host, country, start, "end", file,
+           CAST(julianday("end") - julianday(start) AS INTEGER) + 1 AS days
+    FROM programmes
+    WHERE status = 'held'
+      AND (:start IS NULL OR start >= :start)
+      AND (:end IS NULL OR start <= :end)
+      AND (:partner IS NULL OR host = :partner)
+),
+attended AS (
+    -- email is here to tell people apart in counts; no evidence query selects it
+    SELECT r.email, r.organisation, r.organisation_key, r.org_type, r.country,
+           held.id AS programme, held.kind, held.start, held."end", held.host, held.days,
+           held.country AS programme_country
+    FROM registrations AS r JOIN held ON r.file = held.file
+    WHERE r.attended = 1
+),
+met AS (
+    SELECT so.name, so.name_key, held.id AS programme, held.start
+    FROM session_organisations AS so JOIN held ON so.file = held.file
+),
+activity AS (
+    SELECT kind, partner, date, title
+    FROM activities
+    WHERE (:start IS NULL OR date >= :start)
+      AND (:end IS NULL OR date <= :end)
+      AND (:partner IS NULL OR partner = :partner)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How one deliverable is counted, and how the evidence behind the count is listed."""
+
+    label: str
+    """What the number is, for people."""
+    count: str
+    """SQL after IN_SCOPE, returning one integer: the actual."""
+    evidence: str
+    """SQL after IN_SCOPE, listing what was counted; never a person's name or email."""
+    note: str
+    """How the evidence adds up to the count."""
+
+
+def _programmes_of(kind: str, label: str) -> Measure:
+    return Measure(
+        label,
+        f"SELECT count(*) FROM held WHERE kind = '{kind}'",
+        f"""SELECT id AS programme, kind, start, "end", host FROM held
+            WHERE kind = '{kind}' ORDER BY start, id""",
+        "one row a held programme",
+    )
+
+
+def _organisations(label: str, org_types: tuple[str, ...] | None, note: str) -> Measure:
+    where = "organisation_key IS NOT NULL"
+    if org_types:
+        quoted = ", ".join(f"'{t}'" for t in org_types)
+        where += f" AND org_type IN ({quoted})"
+    return Measure(
+        label,
+        f"SELECT count(DISTINCT organisation_key) FROM attended WHERE {where}",
+        f"""SELECT min(organisation) AS organisation,
+                   replace(group_concat(DISTINCT org_type), ',', ', ') AS org_types,
+                   replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
+            FROM (SELECT organisation_key, min(organisation) AS organisation, org_type,
+                         programme, min(start) AS start
+                  FROM attended WHERE {where}
+                  GROUP BY organisation_key, programme, org_type
+                  ORDER BY start, programme, org_type)
+            GROUP BY organisation_key ORDER BY organisation_key""",
+        note,
+    )
+
+
+def _activities_of(kind: str, label: str) -> Measure:
+    return Measure(
+        label,
+        f"SELECT count(*) FROM activity WHERE kind = '{kind}'",
+        f"SELECT date, partner, title FROM activity WHERE kind = '{kind}' "
+        "ORDER BY date, partner, title",
+        "one row an activity",
+    )
+
+
+MEASURES: dict[str, Measure] = {
+    "study_visits": _programmes_of("study_visit", "Study visits"),
+    "cxc": _programmes_of("cxc", "Cluster exchanges"),
+    "deep_dive_days": _programmes_of("deep_dive_day", "Deep dive days"),
+    "participants": Measure(
+        "Participants (distinct people)",
+        "SELECT count(DISTINCT email) FROM attended",
+        """SELECT programme, kind, start, "end", host, count(*) AS attended,
+                  sum(first_time) AS new
+           FROM (SELECT *, row_number() OVER (PARTITION BY email ORDER BY start, programme) = 1
+                           AS first_time
+                 FROM attended)
+           GROUP BY programme, kind, start, "end", host ORDER BY start, programme""",
+        "one row a held programme; attended: its attended registrations; "
+        "new: people not counted in an earlier programme (the column adds up to the count)",
+    ),
+    "participant_days": Measure(
+        "Participant-days",
+        "SELECT coalesce(sum(days), 0) FROM attended",
+        """SELECT programme, kind, start, "end", host, days, count(*) AS attended,
+                  days * count(*) AS participant_days
+           FROM attended
+           GROUP BY programme, kind, start, "end", host, days ORDER BY start, programme""",
+        "one row a held programme: its days times its attended registrations",
+    ),
+    "smes": _organisations(
+        "SMEs and start-ups", ("sme", "startup"),
+        "one row an organisation of type sme or startup, told apart by name ignoring case"),
+    "organisations": _organisations(
+        "Organisations", None,
+        "one row an organisation that attended, told apart by name ignoring case"),
+    "countries": Measure(
+        "Participant countries",
+        "SELECT count(DISTINCT country) FROM attended",
+        """SELECT country, count(DISTINCT email) AS people, count(*) AS attended
+           FROM attended WHERE country IS NOT NULL
+           GROUP BY country ORDER BY country""",
+        "one row a participant country",
+    ),
+    "cross_border_participations": Measure(
+        "Cross-border participations",
+        "SELECT count(*) FROM attended WHERE country <> programme_country",
+        """SELECT programme, start, programme_country AS held_in, country AS from_country,
+                  count(*) AS participations
+           FROM attended WHERE country <> programme_country
+           GROUP BY programme, start, programme_country, country
+           ORDER BY start, programme, country""",
+        "one row a programme and a participant country other than its own; "
+        "participations adds up to the count",
+    ),
+    "organisations_met": Measure(
+        "Organisations met",
+        "SELECT count(DISTINCT name_key) FROM met",
+        """SELECT min(name) AS organisation,
+                  replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
+           FROM (SELECT name_key, min(name) AS name, programme, min(start) AS start FROM met
+                 GROUP BY name_key, programme ORDER BY start, programme)
+           GROUP BY name_key ORDER BY name_key""",
+        "one row an organisation named in the sessions of held programmes",
+    ),
+    "promotional_events": _activities_of("promotional_event", "Promotional events"),
+    "eccp_posts": _activities_of("eccp_post", "ECCP posts"),
+    "strategic_analyses": _activities_of("strategic_analysis", "Strategic analyses"),
+}
+"""Deliverable key -> how it is counted, in the order of PRODUCT.md."""
+
+
+# -- results ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dates a report covers, both inclusive; None leaves that side open."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"from": _iso(self.start), "to": _iso(self.end)}
+
+    def __str__(self) -> str:
+        if self.start and self.end:
+            return f"{self.start} to {self.end}"
+        if self.start:
+            return f"from {self.start}"
+        if self.end:
+            return f"up to {self.end}"
+        return "all dates"
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    """One counted deliverable against its target."""
+
+    key: str
+    """The deliverable key of PRODUCT.md, e.g. ``study_visits``."""
+    label: str
+    actual: int
+    target: int | None
+    """From the partnership's ``targets``; None when it sets none."""
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.actual >= self.target
+
+    @property
+    def percent(self) -> int | None:
+        """Progress towards the target, rounded down (so 100 means met)."""
+        if self.target is None:
+            return None
+        return 100 if self.target == 0 else self.actual * 100 // self.target
+
+    def as_json(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "actual": self.actual,
+                "target": self.target}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every deliverable counted for a period (and a partner)."""
+
+    period: Period
+    partner: str | None
+    """The partner the counts are limited to, if any."""
+    deliverables: tuple[Deliverable, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What stands behind one deliverable's count."""
+
+    period: Period
+    partner: str | None
+    deliverable: Deliverable
+    note: str
+    """How the rows add up to the count."""
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+# -- building -----------------------------------------------------------------
+
+
+def parse_day(text: str | None, what: str) -> date | None:
+    """A YYYY-MM-DD option value as a date (None stays None); ``what`` names the option."""
+    if text is None:
+        return None
+    match = ISO_DATE.match(text.strip())
+    if not match:
+        raise UsageError(f"{what} `{text}` is not a date written YYYY-MM-DD")
+    try:
+        return date(*(int(g) for g in match.groups()))
+    except ValueError as exc:
+        raise UsageError(f"{what} `{text}` is not a calendar date ({exc})") from None
+
+
+def measure(key: str) -> Measure:
+    """The measure of a deliverable key; a UsageError listing the keys for any other."""
+    try:
+        return MEASURES[key]
+    except KeyError:
+        raise UsageError(f"unknown deliverable `{key}`; valid keys: "
+                         f"{', '.join(MEASURES)}") from None
+
+
+def build_report(db: sqlite_utils.Database, period_from: date | None, period_to: date | None,
+                 partner: str | None) -> Report:
+    """Count every deliverable of the store, for the period and partner."""
+    conn = db.conn
+    period = _period(period_from, period_to)
+    with _snapshot(conn):
+        params = _params(conn, period, partner)
+        targets = _targets(conn)
+        deliverables = tuple(Deliverable(key, m.label, _count(conn, m, params), targets.get(key))
+                             for key, m in MEASURES.items())
+    return Report(period, partner, deliverables)
+
+
+def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
+            period_to: date | None, partner: str | None) -> Evidence:
+    """One deliverable with what it counts: programmes, organisations, countries or activities."""
+    m = measure(key)
+    conn = db.conn
+    period = _period(period_from, period_to)
+    with _snapshot(conn):
+        params = _params(conn, period, partner)
+        cursor = conn.execute(IN_SCOPE + m.evidence, params)
+        columns = tuple(d[0] for d in cursor.description)
+        rows = tuple(tuple(row) for row in cursor.fetchall())
+        deliverable = Deliverable(key, m.label, _count(conn, m, params),
+                                  _targets(conn).get(key))
+    return Evidence(period, partner, deliverable, m.note, columns, rows)
+
+
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: every query sees the same store, even while a load commits."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+def _period(start: date | None, end: date | None) -> Period:
+    if start and end and start > end:
+        raise UsageError(f"the period is empty: --from {start} is after --to {end}")
+    return Period(start, end)
+
+
+def _params(conn: sqlite3.Connection, period: Period, partner: str | None) -> dict[str, Any]:
+    if partner is not None:
+        _check_partner(conn, partner)
+    return {"start": _iso(period.start), "end": _iso(period.end), "partner": partner}
+
+
+def _check_partner(conn: sqlite3.Connection, partner: str) -> None:
+    known = sorted(row[0] for row in conn.execute(
+        "SELECT id FROM partners UNION SELECT host FROM programmes "
+        "UNION SELECT partner FROM activities"))
+    if partner not in known:
+        raise UsageError(f"unknown partner `{partner}`; partners in the store: "
+                         f"{', '.join(known) or 'none (load the partnership file)'}")
+
+
+def _targets(conn: sqlite3.Connection) -> dict[str, int]:
+    return {key: count for key, count in conn.execute("SELECT key, count FROM targets")}
+
+
+def _count(conn: sqlite3.Connection, m: Measure, params: dict[str, Any]) -> int:
+    return int(conn.execute(IN_SCOPE + m.count, params).fetchone()[0])
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# -- formats ------------------------------------------------------------------
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+NATURAL_WIDTH = 240
+"""Width a table is laid out in when not on a terminal: wide enough not to wrap."""
+WIDE_TABLE = 112
+"""Narrower than this, the report table folds each key under its label."""
+BAR_CELLS = 10
+NO_TARGET = "\N{EM DASH}"
+
+
+def format_report(report: Report, fmt: OutputFormat, *, width: int | None = None,
+                  color: bool = False) -> str:
+    """The report as text; ``width`` and ``color`` shape only the table."""
+    if fmt is OutputFormat.table:
+        return _render(_report_table(report, width), width, color)
+    return REPORT_FORMATS[fmt](report)
+
+
+def format_evidence(evidence: Evidence, fmt: OutputFormat, *, width: int | None = None,
+                    color: bool = False) -> str:
+    """The evidence as text; ``width`` and ``color`` shape only the table."""
+    if fmt is OutputFormat.table:
+        return _render(_evidence_table(evidence), width, color)
+    return EVIDENCE_FORMATS[fmt](evidence)
+
+
+def report_json(report: Report) -> str:
+    return _json({"period": report.period.as_json(),
+                  "deliverables": [d.as_json() for d in report.deliverables]})
+
+
+def report_csv(report: Report) -> str:
+    return _csv(("key", "label", "actual", "target"),
+                [(d.key, d.label, d.actual, d.target) for d in report.deliverables])
+
+
+def report_markdown(report: Report) -> str:
+    lines = [f"**Deliverables**, {_scope(report.period, report.partner)}", "",
+             "| Key | Deliverable | Actual | Target | Progress | Status |",
+             "| :-- | :-- | --: | --: | --: | :-- |"]
+    for d in report.deliverables:
+        lines.append(_markdown_row((
+            f"`{d.key}`", d.label, str(d.actual), _text(d.target, NO_TARGET),
+            "" if d.percent is None else f"{d.percent}%", _status(d))))
+    return "\n".join(lines) + "\n"
+
+
+def report_table(report: Report) -> str:
+    return _render(_report_table(report, None), None, False)
+
+
+def evidence_json(evidence: Evidence) -> str:
+    d = evidence.deliverable
+    rows = [dict(zip(evidence.columns, row, strict=True)) for row in evidence.rows]
+    return _json({"period": evidence.period.as_json(), **d.as_json(), "evidence": rows})
+
+
+def evidence_csv(evidence: Evidence) -> str:
+    return _csv(evidence.columns, evidence.rows)
+
+
+def evidence_markdown(evidence: Evidence) -> str:
+    d = evidence.deliverable
+    heading = (f"**{d.label}** (`{d.key}`): {d.actual}, target {_text(d.target, 'none')}; "
+               f"{_scope(evidence.period, evidence.partner)}")
+    lines = [heading, "",
+             _markdown_row(evidence.columns),
+             _markdown_row(tuple("--:" if _numeric(evidence, i) else ":--"
+                                 for i in range(len(evidence.columns))))]
+    lines.extend(_markdown_row(tuple(_text(c, "") for c in row)) for row in evidence.rows)
+    lines += ["", f"*{evidence.note}*"]
+    return "\n".join(lines) + "\n"
+
+
+def evidence_table(evidence: Evidence) -> str:
+    return _render(_evidence_table(evidence), None, False)
+
+
+REPORT_FORMATS: dict[OutputFormat, Callable[[Report], str]] = {
+    OutputFormat.table: report_table,
+    OutputFormat.json: report_json,
+    OutputFormat.csv: report_csv,
+    OutputFormat.markdown: report_markdown,
+}
+EVIDENCE_FORMATS: dict[OutputFormat, Callable[[Evidence], str]] = {
+    OutputFormat.table: evidence_table,
+    OutputFormat.json: evidence_json,
+    OutputFormat.csv: evidence_csv,
+    OutputFormat.markdown: evidence_markdown,
+}
+
+
+def _json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _markdown_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
+def _scope(period: Period, partner: str | None) -> str:
+    return str(period) + (f", partner {partner}" if partner else "")
+
+
+def _status(d: Deliverable) -> str:
+    return {None: "", True: "✓ met", False: "✗ behind"}[d.met]
+
+
+def _text(value: Cell, empty: str) -> str:
+    return empty if value is None else str(value)
+
+
+def _numeric(evidence: Evidence, column: int) -> bool:
+    values = [row[column] for row in evidence.rows if row[column] is not None]
+    return bool(values) and all(isinstance(v, int) for v in values)
+
+
+def _bar(d: Deliverable, cells: int) -> str:
+    if d.percent is None:
+        return ""
+    filled = min(cells, d.percent * cells // 100)
+    return f"{d.percent:>3}% " + "█" * filled + "░" * (cells - filled)
+
+
+def _report_table(report: Report, width: int | None) -> RenderableType:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    narrow = width is not None and width < WIDE_TABLE
+    table = Table(title=f"Deliverables, {_scope(report.period, report.partner)}",
+                  caption="held programmes and attended participants only; "
+                          "`cxc report --explain KEY` lists what stands behind a number",
+                  box=box.SIMPLE_HEAVY)
+    if not narrow:
+        table.add_column("Key", style="cyan", no_wrap=True)
+    table.add_column("Deliverable")
+    table.add_column("Actual", justify="right", min_width=6)
+    table.add_column("Target", justify="right", min_width=6)
+    table.add_column("Progress", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    for d in report.deliverables:
+        style = {None: "dim", True: "green", False: "yellow"}[d.met]
+        names = ([Text.assemble(d.label, "\n", (d.key, "cyan"))] if narrow
+                 else [Text(d.key), Text(d.label)])
+        table.add_row(*names, Text(str(d.actual), style="bold"), Text(_text(d.target, NO_TARGET)),
+                      Text(_bar(d, BAR_CELLS // 2 if narrow else BAR_CELLS), style=style),
+                      Text(_status(d), style=style))
+    return table
+
+
+def _evidence_table(evidence: Evidence) -> RenderableType:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    d = evidence.deliverable
+    table = Table(title=f"{d.key}: {d.label} = {d.actual} (target {_text(d.target, 'none')}), "
+                        f"{_scope(evidence.period, evidence.partner)}",
+                  caption=evidence.note, box=box.SIMPLE_HEAVY)
+    for i, column in enumerate(evidence.columns):
+        table.add_column(column, justify="right" if _numeric(evidence, i) else "left",
+                         overflow="fold")
+    for row in evidence.rows:
+        table.add_row(*(Text(_text(cell, "")) for cell in row))
+    return table
+
+
+def _render(renderable: RenderableType, width: int | None, color: bool) -> str:
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or NATURAL_WIDTH, force_terminal=color,
+                      no_color=not color, color_system="auto" if color else None,
+                      highlight=False, emoji=False, legacy_windows=False)
+    console.print(renderable)
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
