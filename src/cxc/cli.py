@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from . import __version__
-from .errors import EXIT_OK, CxcError, UsageError
+from .errors import EXIT_OK, EXIT_UNUSABLE, CxcError, UsageError
 
 app = typer.Typer(
     name="cxc",
@@ -90,10 +90,11 @@ def load(
     )],
 ) -> None:
     """Read programme files into the store, in one transaction; a re-loaded file replaces what it defined."""
-    from .workflow import load_paths
+    from . import store
+    from .workflow import read_paths
 
-    db = _open(ctx)
-    summary = load_paths(db, paths)
+    read = read_paths(paths)  # before opening: a failed first load leaves no store behind
+    summary = store.load(_open(ctx), read.documents, read.displays)
     _err_console().print(
         f"loaded {summary.files} file{'s' * (summary.files != 1)}: "
         f"{summary.programmes} programme{'s' * (summary.programmes != 1)}, "
@@ -131,11 +132,13 @@ def plan(
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
     from . import render
-    from .workflow import load_paths, plan_store
+    from . import store
+    from .workflow import plan_store, read_paths
 
-    db = _open(ctx, create=bool(paths))
-    if paths:
-        load_paths(db, paths)
+    read = read_paths(paths) if paths else None
+    db = _open(ctx, create=read is not None)
+    if read is not None:
+        store.load(db, read.documents, read.displays)
     outcome = plan_store(db)
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
@@ -251,24 +254,26 @@ def main() -> NoReturn:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_OK)
     except Exception as exc:  # the last guard: a one-line message, never a traceback
-        if _is_click_exception(exc):
-            _show_usage_error(exc)
-        print(f"cxc: internal error: {type(exc).__name__}: {exc} "
-              f"(please report it with the command that caused it)", file=sys.stderr)
-        sys.exit(70)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `cxc`: the help, as usage
+            print(getattr(exc, "format_message", lambda: str(exc))(), file=sys.stderr)
+            sys.exit(EXIT_UNUSABLE)
+        print(f"cxc: {_one_line(exc)}", file=sys.stderr)
+        sys.exit(EXIT_UNUSABLE)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
-def _is_click_exception(exc: BaseException) -> bool:
-    return type(exc).__module__.split(".")[0] in ("click", "typer") or hasattr(exc, "exit_code")
-
-
-def _show_usage_error(exc: Any) -> NoReturn:
-    show = getattr(exc, "show", None)
-    if callable(show):
-        show(file=sys.stderr)
-    else:
-        print(f"cxc: {exc}", file=sys.stderr)
-    sys.exit(getattr(exc, "exit_code", 2))
+def _one_line(exc: Exception) -> str:
+    """What went wrong, for an exception the library did not turn into a CxcError."""
+    module = type(exc).__module__.split(".")[0]
+    if module in ("click", "typer"):  # usage errors of the vendored click
+        message = getattr(exc, "format_message", lambda: str(exc))()
+        return f"{message} (see --help)"
+    if module == "sqlite3":
+        return f"the store could not be used: {exc}"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    text = " ".join(str(exc).split())
+    return f"internal error: {type(exc).__name__}: {text} (please report it with the command)"
 
 

@@ -153,9 +153,10 @@ def bad_dates(world: m.World) -> Iterator[Finding]:
             yield _finding(rule, f"programme runs {p.start} to {p.end}, outside the "
                            f"partnership's period {period.start} to {period.end}", p.source, doc)
         for s in doc.sessions:
-            yield from _gap_times(doc, s.source, f"session `{s.id}`", s.start, s.end,
-                                  session=s.id)
-            if s.end.utc <= s.start.utc:
+            gaps = list(_gap_times(doc, s.source, f"session `{s.id}`", s.start, s.end,
+                                   session=s.id))
+            yield from gaps
+            if not gaps and s.end.utc <= s.start.utc:  # a time in a gap has no order to check
                 yield _finding(rule, f"session `{s.id}` ends ({_fmt(s.end)}) before it starts "
                                f"({_fmt(s.start)})", s.source, doc, session=s.id)
             if s.start.wall.date() < p.start or s.end.wall.date() > p.end:
@@ -165,9 +166,10 @@ def bad_dates(world: m.World) -> Iterator[Finding]:
         for r in doc.participants:
             for leg in r.travel:
                 what = f"{r.email}: travel {leg.origin} to {leg.destination}"
-                yield from _gap_times(doc, leg.source, what, leg.depart, leg.arrive,
-                                      participant=r.email)
-                if leg.arrive.utc < leg.depart.utc:
+                gaps = list(_gap_times(doc, leg.source, what, leg.depart, leg.arrive,
+                                       participant=r.email))
+                yield from gaps
+                if not gaps and leg.arrive.utc < leg.depart.utc:
                     yield _finding(rule, f"{what} arrives ({leg.arrive}) before it departs "
                                    f"({leg.depart})", leg.source, doc, participant=r.email)
             if r.stay is not None and r.stay.check_out < r.stay.check_in:
@@ -255,12 +257,16 @@ def participant_double_booked(world: m.World) -> Iterator[Finding]:
                     break
                 if a.slot is not None and a.slot == b.slot:
                     continue
-                if a.plenary or b.plenary:
-                    who = ("every participant" if a.plenary and b.plenary
-                           else f"whoever is placed in `{(b if a.plenary else a).id}`")
-                    yield _finding(rule, f"sessions `{a.id}` and `{b.id}` overlap "
-                                   f"({_fmt(a.start)}-{b.end.wall:%H:%M}): {who} is due at both",
-                                   b.source, doc, session=b.id)
+                # every participant attends each plenary and one session of every slot
+                if a.plenary and b.plenary:
+                    who = "every participant"
+                elif a.plenary or b.plenary:
+                    who = f"whoever is placed in `{(b if a.plenary else a).id}`"
+                else:
+                    who = f"whoever is placed in both `{a.id}` and `{b.id}`"
+                yield _finding(rule, f"sessions `{a.id}` and `{b.id}` overlap "
+                               f"({_fmt(a.start)}-{b.end.wall:%H:%M}): {who} is due at both",
+                               b.source, doc, session=b.id)
         for r in doc.participants:
             fixed = [by_id[sid] for sid in r.sessions if sid in by_id]
             for i, a in enumerate(fixed):

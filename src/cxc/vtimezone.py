@@ -89,7 +89,7 @@ class YearlyRule:
     weekday: int
     """0 for Monday to 6 for Sunday."""
     until: datetime | None = None
-    """The last onset, in UTC; ``None`` while the rule is still in force."""
+    """UTC bound on the onsets (see :func:`_until`); ``None`` while the rule is still in force."""
 
     def as_recur(self) -> dict[str, object]:
         """The rule as icalendar's ``vRecur`` takes it."""
@@ -113,7 +113,11 @@ class Observance:
     name: str
     rule: YearlyRule | None = None
     rdates: tuple[datetime, ...] = ()
-    """Further single onsets, naive local wall times like ``start``."""
+    """Every onset, ``start`` first, when there are several and no rule (naive local wall times).
+
+    ``start`` is repeated because libical and ical.js ignore DTSTART as an onset
+    once a sub-component has RDATEs (vzic's zones repeat it the same way).
+    """
 
 
 def zone_info(zone: str) -> ZoneInfo:
@@ -221,22 +225,35 @@ def _rule_observance(run: _Run, open_ended: bool) -> Observance:
         month=first.onset.month,
         week=week,
         weekday=first.onset.weekday(),
-        until=None if open_ended else last.at,
+        until=None if open_ended else _until(last),
     )
     return Observance(
         first.kind, first.onset, first.before.offset, first.after.offset, first.after.name, rule
     )
 
 
+def _until(last: Transition) -> datetime:
+    """The UNTIL of a rule whose last onset is ``last``: that instant in UTC, or later.
+
+    RFC 5545 wants the last onset in UTC, but dateutil's ``tzical`` (behind
+    icalendar's ``to_tz`` and vobject) compares UNTIL with local onsets and so
+    drops the last one in a zone east of UTC. The later of the UTC instant and
+    the local wall time, written as UTC, bounds the rule the same way for both
+    readings: the rule's next onset is a year later.
+    """
+    return max(last.at, last.onset.replace(tzinfo=timezone.utc))
+
+
 def _single_observances(singles: list[Transition]) -> Iterator[Observance]:
-    """Onsets no yearly rule covers: one observance per kind and offsets, extra onsets as RDATE."""
+    """Onsets no yearly rule covers: one observance per kind and offsets, onsets as RDATE."""
     groups: dict[tuple[object, ...], list[Transition]] = {}
     for t in singles:
         groups.setdefault((t.kind, t.before.offset, t.after.offset, t.after.name), []).append(t)
-    for first, *others in groups.values():
+    for members in groups.values():
+        first = members[0]
         yield Observance(
             first.kind, first.onset, first.before.offset, first.after.offset, first.after.name,
-            rdates=tuple(t.onset for t in others),
+            rdates=tuple(t.onset for t in members) if len(members) > 1 else (),
         )
 
 
@@ -258,7 +275,8 @@ def observances(zone: str, first_year: int, last_year: int) -> list[Observance]:
             result.append(_rule_observance(run, open_ended=run.year == last_year + 1))
     result.extend(_single_observances(singles))
 
-    used_from = datetime(first_year, 1, 1, tzinfo=tz)
+    # A day early, for callers that count years in UTC.
+    used_from = datetime(first_year, 1, 1, tzinfo=tz) - timedelta(days=1)
     if not any(t.at <= used_from for t in found):
         result.append(_initial_observance(tz, window_start))
     return sorted(result, key=lambda o: o.start)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from . import loader, rules, store
 from .errors import Finding, UsageError
-from .model import World
+from .model import Document, World
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -17,17 +17,28 @@ if TYPE_CHECKING:
     from .plan import ProgrammePlan
 
 
-def load_paths(db: sqlite_utils.Database, paths: Sequence[Path]) -> store.LoadSummary:
-    """Read every YAML file under ``paths`` and load them in one transaction.
+@dataclass(frozen=True)
+class ReadFiles:
+    """Documents parsed from disk, ready to load."""
 
-    Raises FormatError (every problem of every file) before touching the store.
-    """
+    documents: list[Document]
+    displays: dict[str, str]
+    """Absolute path -> the path as the user should read it."""
+
+
+def read_paths(paths: Sequence[Path]) -> ReadFiles:
+    """Parse every YAML file under ``paths``; FormatError carries every problem of every file."""
     files = loader.yaml_files(paths)
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(map(str, paths))}")
     documents = loader.load_documents(files)
-    displays = {str(p.resolve()): loader.display_name(p) for p in files}
-    return store.load(db, documents, displays)
+    return ReadFiles(documents, {str(p.resolve()): loader.display_name(p) for p in files})
+
+
+def load_paths(db: sqlite_utils.Database, paths: Sequence[Path]) -> store.LoadSummary:
+    """Read every YAML file under ``paths`` and load them in one transaction."""
+    read = read_paths(paths)
+    return store.load(db, read.documents, read.displays)
 
 
 def validate_store(db: sqlite_utils.Database) -> tuple[World, list[Finding]]:

@@ -110,6 +110,10 @@ def parse_text(text: str, display: str) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.context_mark is not None and (
+                mark is None or exc.context_mark.line != mark.line):
+            # where the parser noticed can be lines after the cause: name both
+            reason += f" ({exc.context} at line {exc.context_mark.line + 1})"
         if mark is not None:
             raise FormatError([Problem(
                 display, f"YAML syntax: {reason}", mark.line + 1, mark.column + 1)]) from None

@@ -1,0 +1,557 @@
+"""Shared fixtures: a small valid partnership and Cluster Exchange, and ways to run `cxc` on them.
+
+Every CLI test tells the same story: take the valid YAML below, change one
+thing, write it to ``tmp_path``, run `cxc load` and `cxc validate` against a
+real SQLite store there, and look at the output.
+
+Two runners with one interface, both going through ``cxc.cli:main`` (the entry
+point that turns errors into messages and exit codes):
+
+* ``run``: in the test process, with ``sys.argv`` patched (fast; the many rule cases);
+* ``run_cxc``: a subprocess of the installed ``cxc`` script (the real thing; malformed
+  input, atomicity, permissions).
+
+Both run in ``tmp_path`` (so file names in messages are relative: ``programme.yaml``)
+and pass ``--db cxc.db`` unless told ``db=None``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CXC = Path(sys.executable).with_name("cxc")
+"""The installed entry point, next to this interpreter."""
+
+# A partnership of three clusters: Lille hosts, Barcelona and Tallinn send delegations.
+PARTNERSHIP = """\
+partnership:
+  id: demo
+  name: DEMO - a test partnership of three health clusters
+  funding: COSME
+  start: 2023-02-01
+  end: 2025-01-31
+partners:
+  - id: lille-health
+    name: Lille Health Cluster
+    country: FR
+    city: Lille
+    timezone: Europe/Paris
+    contact:
+      name: Programme desk
+      email: desk@lille-health.example
+  - id: barna-bio
+    name: Barna Bio
+    country: ES
+    city: Barcelona
+    timezone: Europe/Madrid
+  - id: tallinn-med
+    name: Tallinn Med
+    country: EE
+    city: Tallinn
+    timezone: Europe/Tallinn
+targets:
+  cxc: 2
+  study_visits: 3
+activities:
+  - kind: eccp_post
+    partner: lille-health
+    date: 2024-04-15
+    title: "Lille Health: our first Cluster Exchange"
+"""
+
+# A Cluster Exchange from Thursday 28 March to Monday 1 April 2024 (three working days,
+# the clocks go forward in the night of Sunday 31 March), two delegations of three.
+PROGRAMME = """\
+programme:
+  id: cxc-2024-lille
+  kind: cxc
+  title: Digital health in the Hauts-de-France
+  host: lille-health
+  city: Lille
+  country: FR
+  timezone: Europe/Paris
+  start: 2024-03-28
+  end: 2024-04-01
+  status: confirmed
+  capacity: 10
+  quotas:
+    barna-bio: 3
+    tallinn-med: 3
+  themes: [digital health, ai]
+  min_transfer_minutes: 30
+
+venues:
+  - id: campus
+    name: Eurasante campus
+    address: 310 avenue Eugene Avinee, Loos
+    capacity: 40
+    geo: [50.6090, 3.0370]
+  - id: lab
+    name: Imaging lab
+    capacity: 10
+  - id: studio
+    name: Telemedicine studio
+    capacity: 5
+  - id: hall
+    name: Grand Palais
+    capacity: 2000
+
+sessions:
+  - id: welcome
+    title: Welcome and tour of the campus
+    kind: visit
+    venue: campus
+    start: 2024-03-28 09:30
+    end: 2024-03-28 11:00
+    organisations: [Eurasante, CHU Lille]
+  - id: lab-a
+    title: AI in medical imaging (group A)
+    kind: meeting
+    venue: lab
+    slot: thursday-pm
+    capacity: 3
+    start: 2024-03-28 14:00
+    end: 2024-03-28 16:00
+    themes: [ai]
+  - id: lab-b
+    title: Telemedicine in practice (group B)
+    kind: meeting
+    venue: studio
+    slot: thursday-pm
+    start: 2024-03-28 14:00
+    end: 2024-03-28 16:00
+    themes: [digital health]
+  - id: convention
+    title: Health innovation convention
+    kind: conference
+    venue: hall
+    capacity: 30
+    start: 2024-03-29 09:00
+    end: 2024-03-29 17:00
+  - id: brunch
+    title: Sunday brunch with the start-ups
+    kind: networking
+    venue: campus
+    start: 2024-03-31 11:00
+    end: 2024-03-31 13:00
+  - id: wrap-up
+    title: Wrap-up and next steps
+    kind: meeting
+    venue: campus
+    start: 2024-04-01 10:00
+    end: 2024-04-01 12:00
+
+participants:
+  - email: ana.garcia@example.com
+    name: Ana Garcia
+    organisation: Mediscan SL
+    org_type: sme
+    country: ES
+    partner: barna-bio
+    interests: [ai]
+    sessions: [lab-a]
+    travel:
+      - mode: flight
+        ref: VY8010
+        from: Barcelona (BCN)
+        to: Lille (LIL)
+        depart: 2024-03-27 17:05
+        depart_timezone: Europe/Madrid
+        arrive: 2024-03-27 19:00
+      - mode: flight
+        ref: VY8011
+        from: Lille (LIL)
+        to: Barcelona (BCN)
+        depart: 2024-04-01 18:00
+        arrive: 2024-04-01 19:55
+        arrive_timezone: Europe/Madrid
+    stay:
+      name: Hotel Lille Centre
+      address: 1 place de la Gare, Lille
+      check_in: 2024-03-27
+      check_out: 2024-04-02
+  - email: jordi.puig@example.com
+    name: Jordi Puig
+    organisation: Salut Digital SL
+    org_type: startup
+    country: ES
+    partner: barna-bio
+    travel:
+      - mode: train
+        from: Barcelona Sants
+        to: Lille Europe
+        depart: 2024-03-27 08:00
+        arrive: 2024-03-27 17:30
+      - mode: train
+        from: Lille Europe
+        to: Barcelona Sants
+        depart: 2024-04-01 13:30
+        arrive: 2024-04-01 22:40
+    stay:
+      name: Hotel Lille Centre
+      check_in: 2024-03-27
+      check_out: 2024-04-01
+  - email: marta.soler@example.com
+    name: Marta Soler
+    organisation: Barna Bio
+    org_type: cluster
+    country: ES
+    partner: barna-bio
+    interests: [ai, digital health]
+    sessions: [lab-a]
+    travel:
+      - mode: flight
+        from: Barcelona (BCN)
+        to: Lille (LIL)
+        depart: 2024-03-27 17:05
+        depart_timezone: Europe/Madrid
+        arrive: 2024-03-27 19:00
+      - mode: flight
+        from: Lille (LIL)
+        to: Barcelona (BCN)
+        depart: 2024-04-01 18:00
+        arrive: 2024-04-01 19:55
+        arrive_timezone: Europe/Madrid
+    stay:
+      name: Hotel Lille Centre
+      check_in: 2024-03-27
+      check_out: 2024-04-02
+  - email: kadri.tamm@example.com
+    name: Kadri Tamm
+    organisation: Medtech OU
+    org_type: sme
+    country: EE
+    partner: tallinn-med
+    interests: [digital health]
+    travel:
+      # flying west: by the clocks it lands before it took off
+      - mode: flight
+        from: Tallinn (TLL)
+        to: Lille (LIL)
+        depart: 2024-03-27 15:00
+        depart_timezone: Europe/Tallinn
+        arrive: 2024-03-27 14:30
+      - mode: flight
+        from: Lille (LIL)
+        to: Tallinn (TLL)
+        depart: 2024-04-01 15:00
+        arrive: 2024-04-01 19:30
+        arrive_timezone: Europe/Tallinn
+    stay:
+      name: Hotel Lille Centre
+      check_in: 2024-03-27
+      check_out: 2024-04-02
+  - email: jaan.kask@example.com
+    name: Jaan Kask
+    organisation: Tartu University Hospital
+    org_type: hospital
+    country: EE
+    partner: tallinn-med
+    travel:
+      - mode: flight
+        from: Tallinn (TLL)
+        to: Lille (LIL)
+        depart: 2024-03-27 15:00
+        depart_timezone: Europe/Tallinn
+        arrive: 2024-03-27 14:30
+      - mode: flight
+        from: Lille (LIL)
+        to: Tallinn (TLL)
+        depart: 2024-04-01 15:00
+        arrive: 2024-04-01 19:30
+        arrive_timezone: Europe/Tallinn
+    stay:
+      name: Hotel Lille Centre
+      check_in: 2024-03-27
+      check_out: 2024-04-02
+  - email: liis.saar@example.com
+    name: Liis Saar
+    organisation: Tallinn Med
+    org_type: cluster
+    country: EE
+    partner: tallinn-med
+    attended: true
+    travel:
+      - mode: flight
+        from: Tallinn (TLL)
+        to: Lille (LIL)
+        depart: 2024-03-28 06:00
+        depart_timezone: Europe/Tallinn
+        arrive: 2024-03-28 09:15
+      - mode: flight
+        from: Lille (LIL)
+        to: Tallinn (TLL)
+        depart: 2024-04-01 15:00
+        arrive: 2024-04-01 19:30
+        arrive_timezone: Europe/Tallinn
+    stay:
+      name: Hotel Lille Centre
+      check_in: 2024-03-28
+      check_out: 2024-04-02
+"""
+
+PROGRAMME_ID = "cxc-2024-lille"
+
+
+def other_programme(
+    programme_id: str,
+    *,
+    kind: str = "deep_dive_day",
+    host: str = "tallinn-med",
+    start: str = "2024-06-05",
+    end: str | None = None,
+    status: str = "planned",
+    participants: str = "",
+) -> str:
+    """A second, small programme file: one plenary session on its first day.
+
+    ``participants`` is YAML for the entries of its `participants:` list, indented by two.
+    """
+    end = end or start
+    return f"""\
+programme:
+  id: {programme_id}
+  kind: {kind}
+  title: A second programme
+  host: {host}
+  country: EE
+  timezone: Europe/Tallinn
+  start: {start}
+  end: {end}
+  status: {status}
+venues:
+  - id: hub
+    name: Health hub
+    capacity: 50
+sessions:
+  - id: keynote
+    title: Keynote
+    venue: hub
+    start: {start} 10:00
+    end: {start} 12:00
+participants:
+{participants or "  []"}
+"""
+
+
+def participant_yaml(email: str, *, partner: str = "barna-bio", organisation: str = "Someone SL",
+                     org_type: str = "sme") -> str:
+    """One entry of a `participants:` list, indented by two."""
+    return (f"  - email: {email}\n    name: Someone\n    organisation: {organisation}\n"
+            f"    org_type: {org_type}\n    partner: {partner}\n")
+
+
+# -- editing the YAML -----------------------------------------------------------------------
+
+
+def edit(text: str, old: str, new: str, count: int = 1) -> str:
+    """``text`` with ``old`` replaced by ``new``; fails loudly if ``old`` is not there ``count`` times.
+
+    ``count=0`` replaces every occurrence (there must be at least one).
+    """
+    found = text.count(old)
+    assert found and (count == 0 or found == count), (
+        f"the fixture has {found} occurrences of {old!r}, the test expects {count or 'some'}")
+    return text.replace(old, new)
+
+
+def line_of(text: str, needle: str, nth: int = 1, *, exact: bool = False) -> int:
+    """The 1-based number of the ``nth`` line of ``text`` that contains ``needle``.
+
+    With ``exact``, the line must be ``needle`` once stripped of surrounding white space.
+    """
+    hits = [i for i, line in enumerate(text.splitlines(), start=1)
+            if (line.strip() == needle.strip() if exact else needle in line)]
+    assert len(hits) >= nth, f"{needle!r} occurs on {len(hits)} lines, wanted the {nth}th"
+    return hits[nth - 1]
+
+
+def data(text: str = PROGRAMME) -> dict[str, Any]:
+    """The YAML as plain data, to edit as a dict; write it back with :func:`dump`."""
+    import yaml
+
+    loaded = yaml.safe_load(text)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def dump(value: dict[str, Any]) -> str:
+    """YAML for ``value``, keys in the order given (times stay text: they carry no seconds)."""
+    import yaml
+
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True)
+
+
+# -- running cxc ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+Runner = Callable[..., Result]
+
+
+def _args(args: tuple[str | Path, ...], db: Path | None) -> list[str]:
+    prefix = ["--db", str(db)] if db is not None else []
+    return [*prefix, *map(str, args)]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tmp_path``, made the current folder, with an environment that cannot leak in."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CXC_DB", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    return tmp_path
+
+
+@pytest.fixture
+def db(workdir: Path) -> Path:
+    """Where the store goes (not created until a command creates it)."""
+    return workdir / "cxc.db"
+
+
+@pytest.fixture
+def run(db: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    """Run ``cxc.cli.main`` in this process: ``run("validate", "--format", "json")``."""
+    from cxc import cli
+
+    def runner(*args: str | Path, db: Path | None = db) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.setattr(sys, "argv", ["cxc", *_args(args, db)])
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                cli.main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            else:  # pragma: no cover - main always exits
+                raise AssertionError("cxc.cli.main returned instead of exiting")
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return runner
+
+
+@pytest.fixture
+def run_cxc(db: Path, workdir: Path) -> Runner:
+    """Run the installed ``cxc`` script in a subprocess, in ``tmp_path``."""
+    assert CXC.exists(), f"{CXC} is not installed: pip install -e ."
+
+    def runner(*args: str | Path, db: Path | None = db) -> Result:
+        done = subprocess.run(
+            [str(CXC), *_args(args, db)], cwd=workdir, capture_output=True, text=True,
+            env=os.environ.copy(), timeout=120, check=False,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return runner
+
+
+# -- the story's files ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def partnership_file(workdir: Path) -> Path:
+    path = workdir / "partnership.yaml"
+    path.write_text(PARTNERSHIP, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def programme_file(workdir: Path) -> Path:
+    path = workdir / "programme.yaml"
+    path.write_text(PROGRAMME, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def write(workdir: Path) -> Callable[[str, str], Path]:
+    """Write ``text`` to ``name`` in ``tmp_path``, return the path."""
+
+    def writer(name: str, text: str) -> Path:
+        path = workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return writer
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `cxc validate --format json` said, and what --strict made of it."""
+
+    result: Result
+    strict: Result
+    findings: list[dict[str, Any]]
+
+    @property
+    def rules(self) -> set[str]:
+        return {f["rule"] for f in self.findings}
+
+    def of(self, rule: str) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f["rule"] == rule]
+
+
+@pytest.fixture
+def check(run: Runner, write: Callable[[str, str], Path]) -> Callable[..., Checked]:
+    """Write the files, load them (which must succeed), validate in JSON, and with --strict.
+
+    ``check(programme_text)``, or ``check(programme_text, partnership=..., extra={"b.yaml": ...})``.
+    """
+
+    def checker(programme: str = PROGRAMME, *, partnership: str = PARTNERSHIP,
+                extra: dict[str, str] | None = None) -> Checked:
+        paths = [write("partnership.yaml", partnership), write("programme.yaml", programme)]
+        paths += [write(name, text) for name, text in (extra or {}).items()]
+        loaded = run("load", *paths)
+        assert loaded.code == 0, loaded.output
+        result = run("validate", "--format", "json")
+        assert result.code in (0, 1), result.output
+        strict = run("validate", "--format", "json", "--strict")
+        payload = result.json()
+        assert strict.json() == payload
+        return Checked(result, strict, payload["findings"])
+
+    return checker
+
+
+def dump_store(path: Path) -> list[str]:
+    """Every table's rows and the schema, as SQL lines: two equal dumps are the same store."""
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def loaded_store(run_cxc: Runner, db: Path, partnership_file: Path, programme_file: Path) -> Path:
+    """A store holding the valid partnership and programme, loaded by the real `cxc`."""
+    loaded = run_cxc("load", partnership_file, programme_file)
+    assert loaded.code == 0, loaded.output
+    return db
