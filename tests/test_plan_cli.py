@@ -1,0 +1,183 @@
+"""`cxc plan`: the coordinator loads the programme, plans it, reads the plan, and re-plans.
+
+The solver's optimality is proved against brute force in test_plan_solver.py;
+these tests tell the coordinator's story through the real CLI and store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from collections.abc import Callable
+
+from conftest import PROGRAMME, PROGRAMME_ID, Runner, data, dump, edit
+
+Write = Callable[[str, str], Path]
+
+SLOT_SESSIONS = {"lab-a", "lab-b"}
+EVERYONE = {
+    "ana.garcia@example.com", "jordi.puig@example.com", "marta.soler@example.com",
+    "kadri.tamm@example.com", "jaan.kask@example.com", "liis.saar@example.com",
+}
+
+
+def _plan(run: Runner, *paths: Path) -> dict[str, Any]:
+    result = run("plan", *paths, "--format", "json")
+    assert result.code == 0, result.output
+    return result.json()  # type: ignore[no-any-return]
+
+
+def _sessions(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (programme,) = [p for p in payload["programmes"] if p["id"] == PROGRAMME_ID]
+    return {s["id"]: s for s in programme["sessions"]}
+
+
+def _programme(payload: dict[str, Any]) -> dict[str, Any]:
+    (programme,) = [p for p in payload["programmes"] if p["id"] == PROGRAMME_ID]
+    return programme  # type: ignore[no-any-return]
+
+
+def test_plan_places_everyone_once_per_slot_within_capacity(
+        run: Runner, partnership_file: Path, programme_file: Path) -> None:
+    payload = _plan(run, partnership_file, programme_file)
+
+    sessions = _sessions(payload)
+    placed = [e for sid in SLOT_SESSIONS for e in sessions[sid]["attendees"]]
+    assert Counter(placed) == Counter(EVERYONE)  # each exactly once
+    for sid in SLOT_SESSIONS:
+        capacity = sessions[sid]["capacity"]
+        assert len(sessions[sid]["attendees"]) <= capacity
+    # the brief's shape
+    assert set(payload) == {"programmes", "findings", "errors", "warnings"}
+    assert sessions["lab-a"]["capacity"] == 3  # the session's own capacity
+    assert sessions["lab-b"]["capacity"] == 5  # else its venue's
+    assert set(sessions["welcome"]["attendees"]) == EVERYONE  # plenary: everyone
+
+
+def test_plan_keeps_fixed_choices_and_honours_interests(
+        run: Runner, partnership_file: Path, programme_file: Path) -> None:
+    sessions = _sessions(_plan(run, partnership_file, programme_file))
+
+    # Ana and Marta chose lab-a; Kadri is interested in digital health (lab-b's theme).
+    assert {"ana.garcia@example.com", "marta.soler@example.com"} <= set(
+        sessions["lab-a"]["attendees"])
+    assert "kadri.tamm@example.com" in sessions["lab-b"]["attendees"]
+
+
+def test_plan_mixes_delegations_in_every_group(
+        run: Runner, partnership_file: Path, programme_file: Path) -> None:
+    sessions = _sessions(_plan(run, partnership_file, programme_file))
+
+    # lab-a has a third seat beside the two Barcelona choices: an Estonian takes it,
+    # so neither group is made of one delegation.
+    domains = {"barna-bio": {"ana.garcia", "jordi.puig", "marta.soler"}}
+    for sid in SLOT_SESSIONS:
+        people = {e.split("@")[0] for e in sessions[sid]["attendees"]}
+        assert people - domains["barna-bio"], f"{sid} holds only the Barcelona delegation"
+        assert people & domains["barna-bio"], f"{sid} holds only the Tallinn delegation"
+
+
+def test_plan_json_is_identical_on_rerun(
+        run: Runner, partnership_file: Path, programme_file: Path) -> None:
+    first = run("plan", partnership_file, programme_file, "--format", "json")
+    second = run("plan", "--format", "json")
+
+    assert first.code == second.code == 0
+    assert first.stdout == second.stdout
+
+
+def test_plan_is_stored_for_exports_and_reports(
+        run: Runner, db: Path, partnership_file: Path, programme_file: Path) -> None:
+    sessions = _sessions(_plan(run, partnership_file, programme_file))
+
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute(
+            "SELECT session, email FROM placements WHERE programme = ?", (PROGRAMME_ID,)
+        ).fetchall()
+    assert sorted(stored) == sorted(
+        (sid, e) for sid in SLOT_SESSIONS for e in sessions[sid]["attendees"])
+
+
+def test_text_plan_shows_days_fills_venues_and_mix(
+        run: Runner, partnership_file: Path, programme_file: Path) -> None:
+    result = run("plan", partnership_file, programme_file)
+
+    assert result.code == 0, result.output
+    out = result.stdout
+    assert "Thursday 28 March 2024" in out
+    assert "Friday 29 March 2024" in out
+    assert "6/40" in out  # the welcome tour: everyone, in a venue of 40
+    assert "3/3" in out  # lab-a full
+    assert "3/5" in out  # lab-b
+    assert "Imaging lab" in out and "Telemedicine studio" in out
+    assert "barna-bio" in out and "tallinn-med" in out
+    assert "no problems found" in out
+
+
+def test_withdrawal_moves_nobody_else(
+        run: Runner, write: Write, partnership_file: Path, programme_file: Path) -> None:
+    before = _sessions(_plan(run, partnership_file, programme_file))
+
+    # Jaan withdraws: the calendars already sent must stay right for everyone else.
+    withdrawn = data(PROGRAMME)
+    withdrawn["participants"] = [p for p in withdrawn["participants"]
+                                 if p["email"] != "jaan.kask@example.com"]
+    after_payload = _plan(run, write("programme.yaml", dump(withdrawn)))
+    after = _sessions(after_payload)
+
+    for sid in SLOT_SESSIONS:
+        assert set(after[sid]["attendees"]) == set(before[sid]["attendees"]) - {
+            "jaan.kask@example.com"}
+    assert _programme(after_payload)["moved"] == []
+
+
+def test_capacity_cut_moves_as_few_as_possible_and_says_who(
+        run: Runner, write: Write, partnership_file: Path, programme_file: Path) -> None:
+    before = _sessions(_plan(run, partnership_file, programme_file))
+    assert len(before["lab-b"]["attendees"]) == 3
+
+    # The studio shrinks to two seats and lab-a grows to four: exactly one person must move.
+    cut = edit(edit(PROGRAMME, "    capacity: 5\n", "    capacity: 2\n"),
+               "    capacity: 3\n", "    capacity: 4\n")
+    payload = _plan(run, write("programme.yaml", cut))
+    after = _sessions(payload)
+
+    moved = _programme(payload)["moved"]
+    assert len(moved) == 1
+    (move,) = moved
+    assert move["from"] == "lab-b" and move["to"] == "lab-a"
+    assert move["email"] in before["lab-b"]["attendees"]
+    assert set(after["lab-a"]["attendees"]) == set(before["lab-a"]["attendees"]) | {
+        move["email"]}
+    text = run("plan").stdout
+    assert "moved" not in text  # the stored plan is now the new one: nobody moves again
+
+
+def test_infeasible_slot_places_whom_it_can_and_says_how_many_seats_are_missing(
+        run: Runner, write: Write, partnership_file: Path) -> None:
+    squeezed = edit(PROGRAMME, "    capacity: 5\n", "    capacity: 1\n")
+    result = run("plan", partnership_file, write("programme.yaml", squeezed), "--format", "json")
+
+    assert result.code == 1
+    payload = result.json()
+    sessions = _sessions(payload)
+    placed = [e for sid in SLOT_SESSIONS for e in sessions[sid]["attendees"]]
+    assert len(placed) == 4 and len(set(placed)) == 4  # 3 + 1 seats, each used once
+    (finding,) = [f for f in payload["findings"] if f["rule"] == "slot-infeasible"]
+    assert finding["severity"] == "error"
+    assert finding["programme"] == PROGRAMME_ID
+    assert "2 seats" in finding["message"] and "thursday-pm" in finding["message"]
+    assert finding["file"] == "programme.yaml" and finding["line"]
+    assert payload["errors"] >= 1
+
+
+def test_plan_without_paths_uses_the_store_and_a_missing_store_is_a_clear_error(
+        run: Runner, db: Path) -> None:
+    result = run("plan")
+
+    assert result.code == 2
+    assert "no store" in result.stderr
+    assert not db.exists()
