@@ -270,7 +270,8 @@ class _Reader:
             self.problem(node, f"{what} must be a date written YYYY-MM-DD, found `{value}`")
             return None
         try:
-            return date(*(int(g) for g in match.groups()))
+            year, month, day = (int(g) for g in match.groups())
+            return date(year, month, day)
         except ValueError as exc:
             self.problem(node, f"{what} `{value}` is not a calendar date ({exc})")
             return None
@@ -284,7 +285,8 @@ class _Reader:
             self.problem(node, f"{what} must be a time written YYYY-MM-DD HH:MM, found `{value}`")
             return None
         try:
-            return datetime(*(int(g) for g in match.groups()))
+            year, month, day, hour, minute = (int(g) for g in match.groups())
+            return datetime(year, month, day, hour, minute)
         except ValueError as exc:
             self.problem(node, f"{what} `{value}` is not a real time ({exc})")
             return None

@@ -282,11 +282,13 @@ def participant_double_booked(world: m.World) -> Iterator[Finding]:
         regs.sort(key=lambda dr: (dr[0].programme.start, dr[0].programme.id))
         for i, (doc_a, _) in enumerate(regs):
             for doc_b, reg_b in regs[i + 1:]:
-                a, b = doc_a.programme, doc_b.programme
-                if a.id != b.id and b.start <= a.end and a.start <= b.end:
-                    yield _finding(rule, f"{email} is registered in `{a.id}` ({a.start} to "
-                                   f"{a.end}) and `{b.id}` ({b.start} to {b.end}), which "
-                                   f"overlap", reg_b.source, doc_b, participant=email)
+                first, then = doc_a.programme, doc_b.programme
+                if (first.id != then.id and then.start <= first.end
+                        and first.start <= then.end):
+                    yield _finding(rule, f"{email} is registered in `{first.id}` ({first.start} "
+                                   f"to {first.end}) and `{then.id}` ({then.start} to "
+                                   f"{then.end}), which overlap", reg_b.source, doc_b,
+                                   participant=email)
 
 
 def tight_transfer(world: m.World) -> Iterator[Finding]:
