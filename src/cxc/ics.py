@@ -261,8 +261,10 @@ def calendar_bytes(name: str, events: Sequence[Stamped]) -> bytes:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
+    # icalendar 7.3 takes both as unknown properties and would not escape them:
+    # a name with a line break (it holds the person's name) must still be TEXT.
+    cal.add("name", vText(name))
+    cal.add("x-wr-calname", vText(name))
     zones: set[str] = set()
     years: set[int] = set()
     for stamped in events:
@@ -303,6 +305,6 @@ def calendar_bytes(name: str, events: Sequence[Stamped]) -> bytes:
             event.add_component(alarm)
         cal.add_component(event)
     if zones:
-        add_vtimezones(cal, sorted(zones), min(years) - 1, max(years) + 1)
+        add_vtimezones(cal, sorted(zones), min(years), max(years))
     return bytes(cal.to_ical())
 

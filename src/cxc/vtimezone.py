@@ -10,8 +10,9 @@ one observance per law, the earlier ones bounded by UNTIL; a transition no
 rule covers is kept as a single onset (DTSTART, or RDATE next to other onsets
 of the same kind).
 
-The covered span starts a year before ``first_year`` (so the offset in force
-on 1 January of ``first_year`` is defined) and the scan runs a year past
+The scan starts a year before ``first_year``, so the offset in force on
+1 January of ``first_year`` is defined by a real onset (failing that, an extra
+observance states the offset at the start of the scan), and it runs a year past
 ``last_year``; a rule still in force at the end of the scan stays open-ended.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import calendar as _calendar
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -143,16 +144,16 @@ def transitions(tz: ZoneInfo, start: datetime, end: datetime) -> list[Transition
 
     The zone is sampled every few hours and each change is bisected to the
     second, so two changes closer together than the sampling step that undo
-    each other would be missed; tzdata has none in modern years.
+    each other would be missed (tzdata has none in the years cxc deals with).
     """
     lo, hi = int(start.timestamp()), int(end.timestamp())
     found: list[Transition] = []
     prev_t, prev = lo, zone_state(tz, lo)
     for t in [*range(lo + _SCAN_STEP, hi, _SCAN_STEP), hi - 1]:
-        while (state := zone_state(tz, t)) != prev:
+        while zone_state(tz, t) != prev:
             at = _first_change(tz, prev_t, t, prev)
             after = zone_state(tz, at)
-            found.append(Transition(datetime.fromtimestamp(at, timezone.utc), prev, after))
+            found.append(Transition(datetime.fromtimestamp(at, UTC), prev, after))
             prev_t, prev = at, after
         prev_t = t
     return found
@@ -196,8 +197,13 @@ def _signature(t: Transition) -> tuple[object, ...]:
     """What must be equal for two transitions to share a yearly rule."""
     onset = t.onset
     return (
-        t.kind, t.before.offset, t.after.offset, t.after.name,
-        onset.month, onset.weekday(), onset.time(),
+        t.kind,
+        t.before.offset,
+        t.after.offset,
+        t.after.name,
+        onset.month,
+        onset.weekday(),
+        onset.time(),
     )
 
 
@@ -241,7 +247,7 @@ def _until(last: Transition) -> datetime:
     the local wall time, written as UTC, bounds the rule the same way for both
     readings: the rule's next onset is a year later.
     """
-    return max(last.at, last.onset.replace(tzinfo=timezone.utc))
+    return max(last.at, last.onset.replace(tzinfo=UTC))
 
 
 def _single_observances(singles: list[Transition]) -> Iterator[Observance]:
@@ -252,7 +258,11 @@ def _single_observances(singles: list[Transition]) -> Iterator[Observance]:
     for members in groups.values():
         first = members[0]
         yield Observance(
-            first.kind, first.onset, first.before.offset, first.after.offset, first.after.name,
+            first.kind,
+            first.onset,
+            first.before.offset,
+            first.after.offset,
+            first.after.name,
             rdates=tuple(t.onset for t in members) if len(members) > 1 else (),
         )
 
@@ -283,7 +293,7 @@ def observances(zone: str, first_year: int, last_year: int) -> list[Observance]:
 
 
 def _initial_observance(tz: ZoneInfo, at: datetime) -> Observance:
-    """The state in force at ``at`` (local), for a zone with no transition early enough to define it."""
+    """The state in force at ``at`` (local), when no transition is early enough to define it."""
     state = zone_state(tz, int(at.timestamp()))
     kind = DAYLIGHT if state.dst > timedelta(0) else STANDARD
     return Observance(kind, at.replace(tzinfo=None), state.offset, state.offset, state.name)
@@ -301,7 +311,8 @@ def vtimezone(zone: str, first_year: int, last_year: int) -> Timezone:
     component.add("X-LIC-LOCATION", zone)
     for obs in observances(zone, first_year, last_year):
         sub = TimezoneDaylight() if obs.kind == DAYLIGHT else TimezoneStandard()
-        sub.add("TZNAME", obs.name)
+        if obs.name:
+            sub.add("TZNAME", obs.name)
         sub.add("TZOFFSETFROM", obs.offset_from)
         sub.add("TZOFFSETTO", obs.offset_to)
         sub.add("DTSTART", obs.start)
@@ -322,8 +333,7 @@ def add_vtimezones(cal: Calendar, zones: Iterable[str], first_year: int, last_ye
     wanted = sorted(set(zones))
     built = [vtimezone(zone, first_year, last_year) for zone in wanted]
     kept = [
-        c for c in cal.subcomponents
-        if not (c.name == "VTIMEZONE" and str(c.get("TZID")) in wanted)
+        c for c in cal.subcomponents if not (c.name == "VTIMEZONE" and str(c.get("TZID")) in wanted)
     ]
     cal.subcomponents[:] = (
         [c for c in kept if c.name == "VTIMEZONE"]
