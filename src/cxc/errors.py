@@ -14,6 +14,18 @@ EXIT_FINDINGS = 1
 EXIT_UNUSABLE = 2
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped (``\\n``, ``\\x1f``).
+
+    Messages quote what the user wrote; a key or value holding a line break must
+    not turn one message into two lines.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file, with its place."""
@@ -36,7 +48,7 @@ class CxcError(Exception):
     exit_code = EXIT_UNUSABLE
 
     def lines(self) -> list[str]:
-        return [str(self)]
+        return [one_line(str(self))]
 
 
 class FormatError(CxcError):
@@ -47,7 +59,7 @@ class FormatError(CxcError):
         super().__init__("\n".join(str(p) for p in problems))
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        return [one_line(str(p)) for p in self.problems]
 
 
 class StoreError(CxcError):

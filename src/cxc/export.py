@@ -17,7 +17,8 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,7 +73,7 @@ def write_atomic(root: Path, relative: str, data: bytes) -> None:
     target = (root / relative).resolve()
     if not target.is_relative_to(root.resolve()):
         raise ExportError(f"{relative}: refused, it would be written outside {root}")
-    _make_private_dirs(root, target.parent)
+    _make_private_dirs(target.parent)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -86,11 +87,11 @@ def write_atomic(root: Path, relative: str, data: bytes) -> None:
         raise
 
 
-def _make_private_dirs(root: Path, folder: Path) -> None:
-    for path in [root.resolve(), *reversed(folder.relative_to(root.resolve()).parents), folder]:
-        full = path if path.is_absolute() else root.resolve() / path
-        if not full.exists():
-            full.mkdir(mode=0o700, parents=True, exist_ok=True)
+def _make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and every missing folder above it owner-only (not just the last one)."""
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
@@ -141,13 +142,46 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
             if cal_pid == pid and key not in sent:  # withdrawn since the last export
                 calendar(key, pid, path, doc.programme.title, [])
 
-    for path, data in writes:
-        try:
-            write_atomic(out, path, data)
-        except OSError as exc:
-            raise ExportError(f"{out / path}: cannot write: {exc.strerror or exc}") from None
-    _remember(db, sent)
+    with _exclusive(out):
+        for path, data in writes:
+            try:
+                write_atomic(out, path, data)
+            except OSError as exc:
+                raise ExportError(f"{out / path}: cannot write: {exc.strerror or exc}") from None
+        _remember(db, sent)
     return ExportSummary(len(docs), len(sent), pages, cancelled, out)
+
+
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp\Z")
+"""The name :func:`write_atomic` gives a file before it is complete (``mkstemp``'s pattern)."""
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One export at a time into ``out``, which starts by removing what a killed one left.
+
+    A process killed between writing a temporary file and renaming it cannot
+    clean up; the next export does, under a lock that the kernel releases with
+    the process that held it, so it never takes another export's file in flight.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, so no sweeping either
+        yield
+        return
+    try:
+        _make_private_dirs(out)
+        fd = os.open(out, os.O_RDONLY)
+    except OSError as exc:
+        raise ExportError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for path in out.rglob(".*.tmp"):
+            if _TEMPORARY.match(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _programmes_to_export(world: m.World, programme: str | None,

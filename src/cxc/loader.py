@@ -23,9 +23,14 @@ from .yamlnodes import Mapping, Node, Scalar, Sequence, describe, read_document
 T = TypeVar("T")
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
-WALL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})\Z")
-ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z")
+WALL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})\Z", re.ASCII)
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
+YEARS = range(1970, 2200)
+"""The years a date or time may lie in: enough for any partnership, and a bound that keeps
+time-zone arithmetic (year 1 in UTC, year 9999 plus a day) and calendars finite."""
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Characters no text value may hold (tabs and line breaks may: descriptions have them)."""
 
 DELIVERABLE_KEYS = (
     "study_visits", "cxc", "deep_dive_days", "participants", "participant_days", "smes",
@@ -198,6 +203,11 @@ class _Reader:
         if not value:
             self.problem(node, f"{what} must not be empty")
             return None
+        control = CONTROL.search(value)
+        if control:
+            self.problem(node, f"{what} holds the control character "
+                         f"{control.group()!r}, which calendars and terminals cannot show")
+            return None
         return value
 
     def slug(self, node: Node | None, what: str) -> str | None:
@@ -271,10 +281,11 @@ class _Reader:
             return None
         try:
             year, month, day = (int(g) for g in match.groups())
-            return date(year, month, day)
+            result = date(year, month, day)
         except ValueError as exc:
             self.problem(node, f"{what} `{value}` is not a calendar date ({exc})")
             return None
+        return result if self._in_years(node, what, value, year) else None
 
     def wall_time(self, node: Node | None, what: str) -> datetime | None:
         value = self.text(node, what)
@@ -286,10 +297,18 @@ class _Reader:
             return None
         try:
             year, month, day, hour, minute = (int(g) for g in match.groups())
-            return datetime(year, month, day, hour, minute)
+            result = datetime(year, month, day, hour, minute)
         except ValueError as exc:
             self.problem(node, f"{what} `{value}` is not a real time ({exc})")
             return None
+        return result if self._in_years(node, what, value, year) else None
+
+    def _in_years(self, node: Node, what: str, value: str, year: int) -> bool:
+        if year in YEARS:
+            return True
+        self.problem(node, f"{what} `{value}` is out of range: years {YEARS.start} to "
+                     f"{YEARS.stop - 1} only")
+        return False
 
     def zone(self, node: Node | None, what: str) -> str | None:
         value = self.text(node, what)

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -257,14 +257,24 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite_utils.Databas
         raise StoreError(f"{path}: is a folder; --db names the store's file")
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(_store_message(path, exc)) from None
+    try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA secure_delete = ON")  # `cxc forget` leaves no bytes behind
+        version = _schema_version(conn, path)  # before any write: a stranger's file stays as it is
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
         if mode is None:
             raise StoreError(f"{path}: cannot set the journal mode")
-        _migrate(conn, path)
+        if version != SCHEMA_VERSION:
+            _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
+        conn.close()
         raise StoreError(_store_message(path, exc)) from None
+    except StoreError:
+        conn.close()
+        raise
     return sqlite_utils.Database(conn)
 
 
@@ -278,10 +288,9 @@ def _store_message(path: Path, exc: sqlite3.Error) -> str:
     return f"{path}: {text}"
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
-        return
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The store's schema version, refusing a newer cxc's store and another program's database."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: this store was written by a newer cxc (schema {version}; this cxc knows "
@@ -289,12 +298,19 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
     if version == 0 and tables:
         raise StoreError(f"{path}: not a cxc store (it holds other tables); choose another --db")
+    return version
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-            for migration in MIGRATIONS[version:]:
-                migration(conn)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        version = _schema_version(conn, path)  # again: another cxc may have migrated meanwhile
+        if version == 0:  # personal data: owner-only, even in an empty file made beforehand
+            with suppress(OSError):
+                os.chmod(path, 0o600)
+        for migration in MIGRATIONS[version:]:
+            migration(conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -567,9 +583,23 @@ def read_world(db: sqlite_utils.Database) -> m.World:
     conn = db.conn
     conn.row_factory = sqlite3.Row
     try:
-        return _read_world(conn)
+        with read_snapshot(conn):
+            return _read_world(conn)
     finally:
         conn.row_factory = None
+
+
+@contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: every query sees the same store, even while another cxc commits."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
 
 
 def _grouped(conn: sqlite3.Connection, sql: str, key: str) -> dict[Any, list[sqlite3.Row]]:

@@ -8,6 +8,7 @@ alias bomb is stopped by a node budget instead of expanding in memory.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,8 @@ def parse_text(text: str, display: str) -> Node | None:
 
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
+        if _nesting_bound(text) > _COMPOSE_SAFELY:
+            _check_depth(text, loader_class, display)
         root = yaml.compose(text, Loader=loader_class)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -118,14 +121,65 @@ def parse_text(text: str, display: str) -> Node | None:
             raise FormatError([Problem(
                 display, f"YAML syntax: {reason}", mark.line + 1, mark.column + 1)]) from None
         raise FormatError([Problem(display, f"YAML syntax: {reason}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. \x1f
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        character = (f"#x{exc.character:04x}" if isinstance(exc.character, int)
+                     else repr(exc.character))
+        raise FormatError([Problem(
+            display, f"YAML syntax: unacceptable character {character}: {exc.reason}",
+            line, column)]) from None
     except yaml.YAMLError as exc:
-        raise FormatError([Problem(display, f"YAML syntax: {exc}")]) from None
+        reason = " ".join(str(exc).split())
+        raise FormatError([Problem(display, f"YAML syntax: {reason}")]) from None
     except RecursionError:
         raise FormatError([Problem(display, "YAML nests too deeply")]) from None
     if root is None:
         return None
     budget = _Budget(display, 10_000 + MAX_NODES_PER_BYTE * len(text))
     return _convert(root, budget, depth=0)
+
+
+_COMPOSE_SAFELY = 1_000
+"""Nesting the C composer takes without exhausting the C stack (it crashes at some 30,000)."""
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on how deeply the collections of ``text`` nest, cheap to compute.
+
+    Flow collections open with ``[`` or ``{``. Block collections nest only further
+    right, at least every second level (a list may sit at its key's indentation),
+    and start no further right than where a line's content begins after its
+    indentation and its compact ``- ``, ``? ``, ``: `` indicators.
+    """
+    flow = text.count("[") + text.count("{")
+    column = max(len(line) - len(line.lstrip(" \t-?:")) for line in _LINE_BREAK.split(text))
+    return flow + 2 * (column + 1) + 1
+
+
+def _check_depth(text: str, loader_class: Any, display: str) -> None:
+    """Refuse collections nested deeper than _MAX_DEPTH before composing them.
+
+    The C composer recurses once per level without a limit: ``[[[[...`` fifty
+    thousand deep crashes the interpreter. The parser's events come without
+    recursion, so a text that might nest deeply is counted first.
+    """
+    import yaml
+
+    opening = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    closing = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    depth = 0
+    for event in yaml.parse(text, Loader=loader_class):
+        if isinstance(event, opening):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+                raise FormatError([Problem(display, "YAML nests too deeply", line, column)])
+        elif isinstance(event, closing):
+            depth -= 1
 
 
 class _Budget:
