@@ -104,50 +104,49 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     docs = _programmes_to_export(world, programme, exported)
     partners = world.partners
     history = _history(db)
-    writes: list[tuple[str, bytes]] = []
     sent: dict[str, tuple[str, str, dict[str, ics.History]]] = {}
     pages = 0
     cancelled = 0
+
+    def write(path: str, data: bytes) -> None:
+        try:
+            write_atomic(out, path, data)
+        except OSError as exc:
+            raise ExportError(f"{out / path}: cannot write: {exc.strerror or exc}") from None
 
     def calendar(key: str, pid: str, path: str, name: str, events: list[ics.CalEvent]) -> None:
         nonlocal cancelled
         stamped, updated = ics.sequence(events, history.get(key, {}), now)
         cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
-        writes.append((path, ics.calendar_bytes(name, stamped)))
+        write(path, ics.calendar_bytes(name, stamped))
         sent[key] = (pid, path, updated)
 
-    for doc in docs:
-        pid = doc.programme.id
-        host = partners.get(doc.programme.host)
-        calendar(f"{pid}/programme", pid, f"{pid}/programme.ics", doc.programme.title,
-                 ics.programme_events(doc, host))
-        placed_by_person: dict[str, set[str]] = {}
-        for (_, email), session in placements.get(pid, {}).items():
-            placed_by_person.setdefault(email, set()).add(session)
-        slugs = person_slugs(doc.participants)
-        produced: set[str] = set()
-        for person in doc.participants:
-            key = f"{pid}/person/{ics.person_token(person.key)}"
-            if key in produced:
-                continue  # the same email twice is a duplicate-id error; export the first
-            produced.add(key)
-            placed = placed_by_person.get(person.key, set())
-            base = f"{pid}/participants/{slugs[person.key]}"
-            calendar(key, pid, f"{base}.ics", f"{doc.programme.title}: {person.name}",
-                     ics.person_events(doc, person, placed, host))
-            writes.append((f"{base}.html",
-                           itinerary.render(doc, person, placed, host).encode("utf-8")))
-            pages += 1
-        for key, (cal_pid, path) in exported.items():
-            if cal_pid == pid and key not in sent:  # withdrawn since the last export
-                calendar(key, pid, path, doc.programme.title, [])
-
+    # Each file is written as soon as it is made: memory stays that of one calendar.
     with _exclusive(out):
-        for path, data in writes:
-            try:
-                write_atomic(out, path, data)
-            except OSError as exc:
-                raise ExportError(f"{out / path}: cannot write: {exc.strerror or exc}") from None
+        for doc in docs:
+            pid = doc.programme.id
+            host = partners.get(doc.programme.host)
+            calendar(f"{pid}/programme", pid, f"{pid}/programme.ics", doc.programme.title,
+                     ics.programme_events(doc, host))
+            placed_by_person: dict[str, set[str]] = {}
+            for (_, email), session in placements.get(pid, {}).items():
+                placed_by_person.setdefault(email, set()).add(session)
+            slugs = person_slugs(doc.participants)
+            produced: set[str] = set()
+            for person in doc.participants:
+                key = f"{pid}/person/{ics.person_token(person.key)}"
+                if key in produced:
+                    continue  # the same email twice is a duplicate-id error; export the first
+                produced.add(key)
+                placed = placed_by_person.get(person.key, set())
+                base = f"{pid}/participants/{slugs[person.key]}"
+                calendar(key, pid, f"{base}.ics", f"{doc.programme.title}: {person.name}",
+                         ics.person_events(doc, person, placed, host))
+                write(f"{base}.html", itinerary.render(doc, person, placed, host).encode("utf-8"))
+                pages += 1
+            for key, (cal_pid, path) in exported.items():
+                if cal_pid == pid and key not in sent:  # withdrawn since the last export
+                    calendar(key, pid, path, doc.programme.title, [])
         _remember(db, sent)
     return ExportSummary(len(docs), len(sent), pages, cancelled, out)
 

@@ -241,14 +241,14 @@ def sequence(events: Sequence[CalEvent], history: Mapping[str, History],
 def _sort_instant(event: CalEvent) -> str:
     if event.all_day or event.start_zone is None:
         return event.start + " 00:00"
-    return m.LocalTime(datetime.strptime(event.start, "%Y-%m-%d %H:%M"),
+    return m.LocalTime(datetime.fromisoformat(event.start),
                        event.start_zone).utc.strftime("%Y-%m-%d %H:%M")
 
 
 def _moment(text: str, zone: str | None, all_day: bool) -> date | datetime:
     if all_day or zone is None:
         return date.fromisoformat(text)
-    return m.LocalTime(datetime.strptime(text, "%Y-%m-%d %H:%M"), zone).aware
+    return m.LocalTime(datetime.fromisoformat(text), zone).aware
 
 
 def calendar_bytes(name: str, events: Sequence[Stamped]) -> bytes:

@@ -56,11 +56,11 @@ class LocalTime:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.zone)
 
-    @property
+    @cached_property
     def aware(self) -> datetime:
         return self.wall.replace(tzinfo=self.tz)
 
-    @property
+    @cached_property
     def utc(self) -> datetime:
         return self.aware.astimezone(timezone.utc)
 

@@ -8,6 +8,8 @@ failed load leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import hashlib
 import hmac
 import json
@@ -275,6 +277,8 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite_utils.Databas
     except StoreError:
         conn.close()
         raise
+    # Closed explicitly at exit: SQLite then checkpoints and removes the -wal and -shm files.
+    atexit.register(conn.close)
     return sqlite_utils.Database(conn)
 
 
@@ -575,18 +579,21 @@ def _day(text: str) -> date:
 
 
 def _local(wall: str, zone: str) -> m.LocalTime:
-    return m.LocalTime(datetime.strptime(wall, "%Y-%m-%d %H:%M"), zone)
+    return m.LocalTime(datetime.fromisoformat(wall), zone)
 
 
 def read_world(db: sqlite_utils.Database) -> m.World:
     """Everything in the store as documents, in file order, for rules, planning and export."""
     conn = db.conn
     conn.row_factory = sqlite3.Row
+    gc.disable()  # the world lives to the end of the command: no collector passes over it
     try:
         with read_snapshot(conn):
             return _read_world(conn)
     finally:
         conn.row_factory = None
+        gc.enable()
+        gc.freeze()
 
 
 @contextmanager

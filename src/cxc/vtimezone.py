@@ -21,6 +21,7 @@ from __future__ import annotations
 import calendar as _calendar
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -269,6 +270,12 @@ def _single_observances(singles: list[Transition]) -> Iterator[Observance]:
 
 def observances(zone: str, first_year: int, last_year: int) -> list[Observance]:
     """The observances describing ``zone`` from a year before ``first_year`` on, by start."""
+    return list(_observances(zone, first_year, last_year))
+
+
+@lru_cache(maxsize=256)
+def _observances(zone: str, first_year: int, last_year: int) -> tuple[Observance, ...]:
+    """Cached: an export builds the same few zones for thousands of calendars."""
     if not 1 < first_year <= last_year < 9998:
         raise ValueError(f"bad year range {first_year}..{last_year}")
     tz = zone_info(zone)
@@ -289,7 +296,7 @@ def observances(zone: str, first_year: int, last_year: int) -> list[Observance]:
     used_from = datetime(first_year, 1, 1, tzinfo=tz) - timedelta(days=1)
     if not any(t.at <= used_from for t in found):
         result.append(_initial_observance(tz, window_start))
-    return sorted(result, key=lambda o: o.start)
+    return tuple(sorted(result, key=lambda o: o.start))
 
 
 def _initial_observance(tz: ZoneInfo, at: datetime) -> Observance:
