@@ -15,8 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .loader import ISO_DATE
+from .store import read_snapshot
 
 if TYPE_CHECKING:
     import sqlite3
@@ -293,7 +293,7 @@ def build_report(db: sqlite_utils.Database, period_from: date | None, period_to:
     """Count every deliverable of the store, for the period and partner."""
     conn = db.conn
     period = _period(period_from, period_to)
-    with _snapshot(conn):
+    with read_snapshot(conn):
         params = _params(conn, period, partner)
         targets = _targets(conn)
         deliverables = tuple(Deliverable(key, m.label, _count(conn, m, params), targets.get(key))
@@ -307,7 +307,7 @@ def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
     m = measure(key)
     conn = db.conn
     period = _period(period_from, period_to)
-    with _snapshot(conn):
+    with read_snapshot(conn):
         params = _params(conn, period, partner)
         cursor = conn.execute(IN_SCOPE + m.evidence, params)
         columns = tuple(d[0] for d in cursor.description)
@@ -315,19 +315,6 @@ def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
         deliverable = Deliverable(key, m.label, _count(conn, m, params),
                                   _targets(conn).get(key))
     return Evidence(period, partner, deliverable, m.note, columns, rows)
-
-
-@contextmanager
-def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction: every query sees the same store, even while a load commits."""
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
 
 
 def _period(start: date | None, end: date | None) -> Period:
