@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from collections.abc import Callable
 
 from conftest import PROGRAMME, PROGRAMME_ID, Runner, data, dump, edit
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
 from conftest import (
     PARTNERSHIP,
     PROGRAMME,
@@ -482,6 +481,7 @@ def test_text_output_groups_by_programme_and_ends_with_a_summary(
     headers = [line for line in lines[:-1] if not line.startswith(" ")]
     assert headers == [PROGRAMME_ID, "d3-2024-tallinn", "partnership"]
     groups: dict[str, list[str]] = {}
+    current = ""
     for line in lines[:-1]:
         if line.startswith(" "):
             groups[current].append(line.split())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -131,8 +132,7 @@ def plan(
         "--format", "-f", help="text for people, json for scripts.")] = TextOrJson.text,
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
-    from . import render
-    from . import store
+    from . import render, store
     from .workflow import plan_store, read_paths
 
     read = read_paths(paths) if paths else None
@@ -169,13 +169,13 @@ def export(
 
 def _source_date() -> Any:
     """The export time: SOURCE_DATE_EPOCH when set (reproducible builds), else now."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is None:
         return None
     try:
-        return datetime.fromtimestamp(int(epoch), timezone.utc)
+        return datetime.fromtimestamp(int(epoch), UTC)
     except (ValueError, OverflowError, OSError):
         raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
 
@@ -255,19 +255,23 @@ def main() -> NoReturn:
         sys.exit(EXIT_OK)
     except Exception as exc:  # the last guard: a one-line message, never a traceback
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `cxc`: the help, as usage
-            print(getattr(exc, "format_message", lambda: str(exc))(), file=sys.stderr)
+            print(_message(exc), file=sys.stderr)
             sys.exit(EXIT_UNUSABLE)
         print(f"cxc: {_one_line(exc)}", file=sys.stderr)
         sys.exit(EXIT_UNUSABLE)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
+def _message(exc: Exception) -> str:
+    format_message = getattr(exc, "format_message", None)
+    return str(format_message()) if callable(format_message) else str(exc)
+
+
 def _one_line(exc: Exception) -> str:
     """What went wrong, for an exception the library did not turn into a CxcError."""
     module = type(exc).__module__.split(".")[0]
     if module in ("click", "typer"):  # usage errors of the vendored click
-        message = getattr(exc, "format_message", lambda: str(exc))()
-        return f"{message} (see --help)"
+        return f"{_message(exc)} (see --help)"
     if module == "sqlite3":
         return f"the store could not be used: {exc}"
     if isinstance(exc, OSError):

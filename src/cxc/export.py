@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -97,7 +97,7 @@ def _make_private_dirs(folder: Path) -> None:
 def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
                  now: datetime | None = None) -> ExportSummary:
     """Write every programme's calendars and itineraries, then remember what was sent."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     world = read_world(db)
     placements = read_placements(db)
     exported = _exported_calendars(db)

@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from . import model as m
 
@@ -216,7 +216,7 @@ def person_events(doc: m.ProgrammeDoc, person: m.Participant, placed: Iterable[s
 def sequence(events: Sequence[CalEvent], history: Mapping[str, History],
              now: datetime) -> tuple[list[Stamped], dict[str, History]]:
     """Number this export's events against the last one; bring back removed ones cancelled."""
-    now = now.astimezone(timezone.utc).replace(microsecond=0)
+    now = now.astimezone(UTC).replace(microsecond=0)
     out: list[Stamped] = []
     updated: dict[str, History] = {}
     current = {e.uid: e for e in events}

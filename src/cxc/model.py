@@ -8,7 +8,7 @@ came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -62,7 +62,7 @@ class LocalTime:
 
     @cached_property
     def utc(self) -> datetime:
-        return self.aware.astimezone(timezone.utc)
+        return self.aware.astimezone(UTC)
 
     @property
     def exists(self) -> bool:
