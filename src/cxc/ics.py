@@ -105,7 +105,7 @@ def _wall(t: m.LocalTime) -> str:
 def _location(venue: m.Venue | None, fallback: str | None) -> str | None:
     if venue is None:
         return fallback
-    return ", ".join(x for x in (venue.name, venue.address) if x)
+    return venue.place
 
 
 def _organizer(host: m.Partner | None) -> tuple[str | None, str | None]:
@@ -202,7 +202,7 @@ def person_events(doc: m.ProgrammeDoc, person: m.Participant, placed: Iterable[s
             summary=f"Stay: {stay.name}",
             start=stay.check_in.isoformat(), start_zone=None,
             end=end.isoformat(), end_zone=None,
-            location=", ".join(x for x in (stay.name, stay.address) if x),
+            location=stay.place,
             description=f"Check-in {stay.check_in}, check-out {stay.check_out}.\n"
                         f"{doc.programme.title} ({doc.programme.id})",
             organizer_name=name, organizer_email=email,

@@ -39,7 +39,7 @@ class Day:
 def _session_item(doc: m.ProgrammeDoc, session: m.Session) -> Item:
     venues = {v.id: v for v in doc.venues}
     venue = venues.get(session.venue or "")
-    place = ", ".join(x for x in (venue.name, venue.address) if x) if venue else doc.programme.city
+    place = venue.place if venue else doc.programme.city
     detail = []
     if session.organisations:
         detail.append("Meeting " + ", ".join(session.organisations))
@@ -72,7 +72,7 @@ def days(doc: m.ProgrammeDoc, person: m.Participant, placed: set[str]) -> list[D
             sort_key=leg.depart.utc.isoformat()))
     if person.stay is not None:
         stay = person.stay
-        place = ", ".join(x for x in (stay.name, stay.address) if x)
+        place = stay.place
         add(stay.check_in, Item("", "stay", f"Check in: {stay.name}", place,
                                 sort_key=f"{stay.check_in}T23:58"))
         add(stay.check_out, Item("", "stay", f"Check out: {stay.name}", place,

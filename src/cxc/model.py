@@ -7,6 +7,7 @@ came from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -159,6 +160,11 @@ class Venue:
     geo: tuple[float, float] | None = None
     source: Source = NOWHERE
 
+    @property
+    def place(self) -> str:
+        """Name and address, as a calendar's LOCATION or a printed page shows them."""
+        return ", ".join(x for x in (self.name, self.address) if x)
+
 
 @dataclass(frozen=True)
 class Session:
@@ -200,6 +206,10 @@ class Stay:
     check_out: date
     address: str | None = None
     source: Source = NOWHERE
+
+    @property
+    def place(self) -> str:
+        return ", ".join(x for x in (self.name, self.address) if x)
 
 
 @dataclass(frozen=True)
@@ -271,6 +281,14 @@ class World:
             if doc.programme.id == programme_id:
                 return doc
         return None
+
+
+def session_capacity(session: Session, venues: Mapping[str, Venue]) -> int | None:
+    """The seats of a session: its own capacity, else its venue's, else unlimited (None)."""
+    if session.capacity is not None:
+        return session.capacity
+    venue = venues.get(session.venue) if session.venue is not None else None
+    return venue.capacity if venue is not None else None
 
 
 def minutes(delta: timedelta) -> float:

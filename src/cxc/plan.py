@@ -50,7 +50,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cxc.errors import Finding
-from cxc.model import Participant, ProgrammeDoc, Session, Venue
+from cxc.model import Participant, ProgrammeDoc, Session, Venue, session_capacity
 
 INFEASIBLE_RULE = "slot-infeasible"
 
@@ -166,14 +166,6 @@ class SlotResult:
     unplaced: tuple[str, ...]
     """Emails of the people the slot could not seat, sorted."""
     score: Score
-
-
-def session_capacity(session: Session, venues: Mapping[str, Venue]) -> int | None:
-    """The session's own capacity, else its venue's, else None (unlimited)."""
-    if session.capacity is not None:
-        return session.capacity
-    venue = venues.get(session.venue) if session.venue is not None else None
-    return venue.capacity if venue is not None else None
 
 
 def shared_themes(person: SlotPerson, session: SlotSession) -> int:

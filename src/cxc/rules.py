@@ -42,14 +42,6 @@ def _finding(rule: str, message: str, at: m.Source, doc: m.ProgrammeDoc | None =
         venue=venue)
 
 
-def session_capacity(session: m.Session, venues: dict[str, m.Venue]) -> int | None:
-    """The seats of a session: its own capacity, else its venue's, else unlimited (None)."""
-    if session.capacity is not None:
-        return session.capacity
-    venue = venues.get(session.venue or "")
-    return venue.capacity if venue else None
-
-
 def _slots(doc: m.ProgrammeDoc) -> dict[str, list[m.Session]]:
     slots: dict[str, list[m.Session]] = defaultdict(list)
     for s in doc.sessions:
@@ -210,7 +202,7 @@ def venue_over_capacity(world: m.World) -> Iterator[Finding]:
         venues = {v.id: v for v in doc.venues}
         attendees = len(doc.participants)
         for s in doc.sessions:
-            seats = session_capacity(s, venues)
+            seats = m.session_capacity(s, venues)
             if s.plenary and seats is not None and attendees > seats:
                 yield _finding("venue-over-capacity",
                                f"plenary session `{s.id}` has {attendees} attendees and "
@@ -229,7 +221,7 @@ def slot_infeasible(world: m.World) -> Iterator[Finding]:
                     yield _finding(rule, f"{r.email} is fixed to {count} sessions of slot "
                                    f"`{slot}`; choose one", r.source, doc, participant=r.email)
         for slot, sessions in sorted(_slots(doc).items()):
-            seats = [session_capacity(s, venues) for s in sessions]
+            seats = [m.session_capacity(s, venues) for s in sessions]
             people = len(doc.participants)
             if None not in seats and sum(s for s in seats if s is not None) < people:
                 total = sum(s for s in seats if s is not None)
