@@ -7,7 +7,7 @@ came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -289,6 +289,15 @@ def session_capacity(session: Session, venues: Mapping[str, Venue]) -> int | Non
         return session.capacity
     venue = venues.get(session.venue) if session.venue is not None else None
     return venue.capacity if venue is not None else None
+
+
+def slots_of(sessions: Iterable[Session]) -> dict[str, list[Session]]:
+    """The parallel sessions grouped by slot, in the order given; plenary sessions left out."""
+    slots: dict[str, list[Session]] = {}
+    for session in sessions:
+        if session.slot is not None:
+            slots.setdefault(session.slot, []).append(session)
+    return slots
 
 
 def minutes(delta: timedelta) -> float:

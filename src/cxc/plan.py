@@ -50,7 +50,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cxc.errors import Finding
-from cxc.model import Participant, ProgrammeDoc, Session, Venue, session_capacity
+from cxc.model import Participant, ProgrammeDoc, Session, Venue, session_capacity, slots_of
 
 INFEASIBLE_RULE = "slot-infeasible"
 
@@ -346,7 +346,7 @@ def plan_programme(
     placements: list[Placement] = []
     moves: list[Move] = []
     findings: list[Finding] = []
-    for slot, slot_sessions in sorted(_slots(sessions).items()):
+    for slot, slot_sessions in sorted(slots_of(sessions).items()):
         options, people = _slot_view(slot, slot_sessions, participants, venues, before)
         result = solve_slot(options, people)
         placements.extend(Placement(programme, slot, s, email) for email, s in result.seats)
@@ -408,14 +408,6 @@ def _fills(
 
 def _themes(words: Iterable[str]) -> frozenset[str]:
     return frozenset(w.strip().casefold() for w in words)
-
-
-def _slots(sessions: Iterable[Session]) -> dict[str, list[Session]]:
-    slots: dict[str, list[Session]] = defaultdict(list)
-    for session in sessions:
-        if session.slot is not None:
-            slots[session.slot].append(session)
-    return slots
 
 
 def _distinct_sessions(sessions: Iterable[Session]) -> list[Session]:

@@ -42,14 +42,6 @@ def _finding(rule: str, message: str, at: m.Source, doc: m.ProgrammeDoc | None =
         venue=venue)
 
 
-def _slots(doc: m.ProgrammeDoc) -> dict[str, list[m.Session]]:
-    slots: dict[str, list[m.Session]] = defaultdict(list)
-    for s in doc.sessions:
-        if s.slot is not None:
-            slots[s.slot].append(s)
-    return slots
-
-
 def _overlap(a: m.Session, b: m.Session) -> bool:
     return a.start.utc < b.end.utc and b.start.utc < a.end.utc
 
@@ -220,7 +212,7 @@ def slot_infeasible(world: m.World) -> Iterator[Finding]:
                 if count > 1:
                     yield _finding(rule, f"{r.email} is fixed to {count} sessions of slot "
                                    f"`{slot}`; choose one", r.source, doc, participant=r.email)
-        for slot, sessions in sorted(_slots(doc).items()):
+        for slot, sessions in sorted(m.slots_of(doc.sessions).items()):
             seats = [m.session_capacity(s, venues) for s in sessions]
             people = len(doc.participants)
             if None not in seats and sum(s for s in seats if s is not None) < people:
@@ -307,7 +299,7 @@ def tight_transfer(world: m.World) -> Iterator[Finding]:
 def _attended_sessions(doc: m.ProgrammeDoc, r: m.Participant) -> list[list[m.Session]]:
     """What a person must be at: each plenary, their fixed choice, or else any session of a slot."""
     groups: list[list[m.Session]] = [[s] for s in doc.sessions if s.plenary]
-    for slot, sessions in sorted(_slots(doc).items()):
+    for slot, sessions in sorted(m.slots_of(doc.sessions).items()):
         fixed = [s for s in sessions if s.id in r.sessions]
         groups.append(fixed[:1] or sessions)
     return groups
