@@ -296,10 +296,11 @@ def tight_transfer(world: m.World) -> Iterator[Finding]:
                                    session=b.id, venue=b.venue)
 
 
-def _attended_sessions(doc: m.ProgrammeDoc, r: m.Participant) -> list[list[m.Session]]:
+def _attended_sessions(plenaries: list[list[m.Session]], slots: list[list[m.Session]],
+                       r: m.Participant) -> list[list[m.Session]]:
     """What a person must be at: each plenary, their fixed choice, or else any session of a slot."""
-    groups: list[list[m.Session]] = [[s] for s in doc.sessions if s.plenary]
-    for slot, sessions in sorted(m.slots_of(doc.sessions).items()):
+    groups = list(plenaries)
+    for sessions in slots:
         fixed = [s for s in sessions if s.id in r.sessions]
         groups.append(fixed[:1] or sessions)
     return groups
@@ -312,6 +313,8 @@ def misses_sessions(world: m.World) -> Iterator[Finding]:
         first = min(s.start.utc for s in doc.sessions)
         last = max(s.end.utc for s in doc.sessions)
         middle = first + (last - first) / 2
+        plenaries = [[s] for s in doc.sessions if s.plenary]
+        slots = [sessions for _, sessions in sorted(m.slots_of(doc.sessions).items())]
         for r in doc.participants:
             if not r.travel:
                 continue
@@ -320,7 +323,7 @@ def misses_sessions(world: m.World) -> Iterator[Finding]:
             here = max((leg.arrive.utc for leg in inbound), default=None)
             gone = min((leg.depart.utc for leg in outbound), default=None)
             missed = [
-                group[0] for group in _attended_sessions(doc, r)
+                group[0] for group in _attended_sessions(plenaries, slots, r)
                 if all((here is not None and s.start.utc < here)
                        or (gone is not None and s.end.utc > gone) for s in group)
             ]
