@@ -698,11 +698,6 @@ def _read_partnerships(
     return docs
 
 
-def file_displays(db: sqlite_utils.Database) -> dict[str, str]:
-    """Absolute path -> the path as the user gave it, for messages."""
-    return dict(db.conn.execute("SELECT path, display FROM files").fetchall())
-
-
 
 # -- the plan -----------------------------------------------------------------
 

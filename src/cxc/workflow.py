@@ -35,12 +35,6 @@ def read_paths(paths: Sequence[Path]) -> ReadFiles:
     return ReadFiles(documents, {str(p.resolve()): loader.display_name(p) for p in files})
 
 
-def load_paths(db: sqlite_utils.Database, paths: Sequence[Path]) -> store.LoadSummary:
-    """Read every YAML file under ``paths`` and load them in one transaction."""
-    read = read_paths(paths)
-    return store.load(db, read.documents, read.displays)
-
-
 def validate_store(db: sqlite_utils.Database) -> tuple[World, list[Finding]]:
     world = store.read_world(db)
     return world, rules.validate(world)
