@@ -115,7 +115,7 @@ def validate(
     from .workflow import validate_store
 
     db = _open(ctx, create=False)
-    _, findings = validate_store(db)
+    findings = validate_store(db)
     if format is TextOrJson.json:
         typer.echo(render.findings_json(findings))
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 PROGRAMME_KINDS = ("study_visit", "cxc", "deep_dive_day")
@@ -44,6 +44,16 @@ class Source:
 NOWHERE = Source("")
 
 
+@lru_cache(maxsize=None)
+def zone_info(name: str) -> ZoneInfo:
+    """The zone called ``name``, kept for the whole command.
+
+    ZoneInfo's own cache keeps only a few zones that nothing else refers to: going
+    through many zones in turn would read their files again and again.
+    """
+    return ZoneInfo(name)
+
+
 @dataclass(frozen=True)
 class LocalTime:
     """A wall-clock time at a place: what the coordinator wrote, and its IANA zone."""
@@ -53,9 +63,16 @@ class LocalTime:
     zone: str
     """IANA zone name, e.g. ``Europe/Paris``."""
 
+    @classmethod
+    def known(cls, wall: datetime, zone: str, utc: datetime) -> LocalTime:
+        """A time read back from the store, with the instant computed when it was loaded."""
+        time = cls(wall, zone)
+        time.__dict__["utc"] = utc  # where cached_property keeps it
+        return time
+
     @cached_property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.zone)
+        return zone_info(self.zone)
 
     @cached_property
     def aware(self) -> datetime:

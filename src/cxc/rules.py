@@ -1,120 +1,206 @@
 """The validation rules of PRODUCT.md, as data.
 
-Each rule is a small function that takes the whole :class:`~cxc.model.World` and
-yields :class:`~cxc.errors.Finding` values; ``RULES`` lists them with their id and
-severity. Adding a rule is one function and one line in ``RULES``.
+Each rule is a small function that asks the store for what it needs (SQL over one
+read snapshot, through :class:`Facts`) and yields :class:`~cxc.errors.Finding`
+values; ``RULES`` lists them with their id and severity. Adding a rule is one
+function and one line in ``RULES``. The SQL does the counting, joining and
+filtering, so Python only sees the rows that break a rule (or, for the checks on
+time order, one small row per session).
+
 Cancelled programmes are not checked and take part in no other programme's check.
+Where a file repeats an id (a duplicate-id error), lookups by id take the last one,
+as a mapping built in file order would.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections import Counter, defaultdict
+import json
+import sqlite3
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from typing import Any
 
 from . import model as m
 from .errors import Finding
 
-RuleFunction = Callable[[m.World], Iterable[Finding]]
+ACTIVE = "p.status != 'cancelled'"
+"""The programmes the rules check (``p`` is the programmes table)."""
+
+PARTNERSHIP_FILE = "(SELECT min(file) FROM partnership)"
+"""The store's partnership file (it holds one; the first, should two files define it)."""
+
+PARTNERS = f"SELECT id FROM partners WHERE file = {PARTNERSHIP_FILE}"
+
+SEATS = ("coalesce(s.capacity, (SELECT v.capacity FROM venues v WHERE v.file = s.file "
+         "AND v.id = s.venue ORDER BY v.rowid DESC LIMIT 1))")
+"""A session's seats: its own capacity, else its venue's, else unlimited (NULL)."""
+
+SLOT_OF_CHOICE = ("(SELECT s.slot FROM sessions s WHERE s.file = r.file AND s.id = j.value "
+                  "ORDER BY s.rowid DESC LIMIT 1)")
+"""The slot of a registration's fixed choice ``j.value`` (``r``: registrations)."""
+
+EPOCH = "CAST(strftime('%s', {}) AS INTEGER)"
+
+
+class Facts:
+    """The store as the rules read it: SQL, and where each row was written."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._shown: dict[str, str] = dict(conn.execute("SELECT path, display FROM files"))
+        self._by_id: dict[str, dict[str, SessionRow]] = {}
+
+    def rows(self, sql: str, *params: object) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def at(self, file: str, line: int | None) -> m.Source:
+        return m.Source(self._shown.get(file, file), line or 0)
+
+    @cached_property
+    def partner_ids(self) -> list[str]:
+        return [pid for (pid,) in self.rows(PARTNERS)]
+
+    def sessions_by_id(self, file: str) -> dict[str, SessionRow]:
+        if file not in self._by_id:
+            self._by_id[file] = {s.id: s for s in self.sessions.get(file, ())}
+        return self._by_id[file]
+
+    @cached_property
+    def sessions(self) -> dict[str, list[SessionRow]]:
+        """The sessions of each checked programme file, in file order."""
+        out: dict[str, list[SessionRow]] = defaultdict(list)
+        for row in self.conn.execute(
+                f"SELECT s.file, p.id, s.id, s.slot, s.venue, s.start_local, s.end_local, "
+                f"{EPOCH.format('s.start_utc')}, {EPOCH.format('s.end_utc')}, {SEATS}, s.line "
+                f"FROM sessions s JOIN programmes p ON p.file = s.file WHERE {ACTIVE} "
+                f"ORDER BY s.file, s.rowid"):
+            out[row[0]].append(SessionRow(*row))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    file: str
+    programme: str
+    id: str
+    slot: str | None
+    venue: str | None
+    start_local: str
+    end_local: str
+    start: int
+    """Epoch seconds."""
+    end: int
+    seats: int | None
+    line: int
+
+    @property
+    def plenary(self) -> bool:
+        return self.slot is None
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
     severity: str
-    check: RuleFunction
+    check: Callable[[Facts], Iterable[Finding]]
     summary: str
 
 
-def _active(world: m.World) -> list[m.ProgrammeDoc]:
-    return [d for d in world.programmes if d.programme.status != "cancelled"]
-
-
-def _finding(rule: str, message: str, at: m.Source, doc: m.ProgrammeDoc | None = None,
+def _finding(rule: str, message: str, at: m.Source, programme: str | None = None,
              *, participant: str | None = None, session: str | None = None,
              venue: str | None = None) -> Finding:
     return Finding(
         rule=rule, severity=SEVERITY[rule], message=message, file=at.file or None,
-        line=at.line or None, programme=doc.programme.id if doc else None,
+        line=at.line or None, programme=programme,
         participant=participant.lower() if participant else None, session=session,
         venue=venue)
-
-
-def _overlap(a: m.Session, b: m.Session) -> bool:
-    return a.start.utc < b.end.utc and b.start.utc < a.end.utc
-
-
-def _fmt(t: m.LocalTime) -> str:
-    return t.wall.strftime("%Y-%m-%d %H:%M")
 
 
 # -- the rules ----------------------------------------------------------------
 
 
-def unknown_reference(world: m.World) -> Iterator[Finding]:
-    partners = world.partners
-    known = ", ".join(sorted(partners)) or "none: load the partnership file"
+def unknown_reference(facts: Facts) -> Iterator[Finding]:
     rule = "unknown-reference"
-    if world.partnership is not None:
-        for a in world.partnership.activities:
-            if a.partner not in partners:
-                yield _finding(rule, f"activity `{a.title}`: partner `{a.partner}` is not "
-                               f"defined (partners: {known})", a.source)
-    for doc in _active(world):
-        p = doc.programme
-        if p.host not in partners:
-            yield _finding(rule, f"host `{p.host}` is not a partner (partners: {known})",
-                           p.source, doc)
-        for q in p.quotas:
-            if q.partner not in partners:
-                yield _finding(rule, f"quota for `{q.partner}`, which is not a partner "
-                               f"(partners: {known})", q.source, doc)
-        venues = {v.id for v in doc.venues}
-        for s in doc.sessions:
-            if s.venue is not None and s.venue not in venues:
-                yield _finding(rule, f"session `{s.id}`: venue `{s.venue}` is not defined in "
-                               f"this programme", s.source, doc, session=s.id, venue=s.venue)
-        sessions = {s.id for s in doc.sessions}
-        for r in doc.participants:
-            if r.partner not in partners:
-                yield _finding(rule, f"{r.email}: partner `{r.partner}` is not defined "
-                               f"(partners: {known})", r.source, doc, participant=r.email)
-            for sid in r.sessions:
-                if sid not in sessions:
-                    yield _finding(rule, f"{r.email}: session `{sid}` is not defined in this "
-                                   f"programme", r.source, doc, participant=r.email, session=sid)
+    known = ", ".join(sorted(facts.partner_ids)) or "none: load the partnership file"
+    for title, partner, file, line in facts.rows(
+            f"SELECT title, partner, file, line FROM activities WHERE file = {PARTNERSHIP_FILE} "
+            f"AND partner NOT IN ({PARTNERS})"):
+        yield _finding(rule, f"activity `{title}`: partner `{partner}` is not defined "
+                       f"(partners: {known})", facts.at(file, line))
+    for pid, host, file, line in facts.rows(
+            f"SELECT id, host, file, line FROM programmes p WHERE {ACTIVE} "
+            f"AND host NOT IN ({PARTNERS})"):
+        yield _finding(rule, f"host `{host}` is not a partner (partners: {known})",
+                       facts.at(file, line), pid)
+    for pid, partner, file, line in facts.rows(
+            f"SELECT p.id, q.partner, q.file, q.line FROM quotas q JOIN programmes p "
+            f"ON p.file = q.file WHERE {ACTIVE} AND q.partner NOT IN ({PARTNERS})"):
+        yield _finding(rule, f"quota for `{partner}`, which is not a partner "
+                       f"(partners: {known})", facts.at(file, line), pid)
+    for pid, sid, venue, file, line in facts.rows(
+            f"SELECT p.id, s.id, s.venue, s.file, s.line FROM sessions s JOIN programmes p "
+            f"ON p.file = s.file WHERE {ACTIVE} AND s.venue IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM venues v WHERE v.file = s.file AND v.id = s.venue)"):
+        yield _finding(rule, f"session `{sid}`: venue `{venue}` is not defined in "
+                       f"this programme", facts.at(file, line), pid, session=sid, venue=venue)
+    for pid, email, partner, file, line in facts.rows(
+            f"SELECT p.id, r.email_as_written, r.partner, r.file, r.line FROM registrations r "
+            f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
+            f"AND r.partner NOT IN ({PARTNERS})"):
+        yield _finding(rule, f"{email}: partner `{partner}` is not defined "
+                       f"(partners: {known})", facts.at(file, line), pid, participant=email)
+    for pid, email, sid, file, line in facts.rows(
+            f"SELECT p.id, r.email_as_written, j.value, r.file, r.line "
+            f"FROM registrations r JOIN programmes p ON p.file = r.file, json_each(r.sessions) j "
+            f"WHERE {ACTIVE} AND r.sessions != '[]' AND NOT EXISTS "
+            f"(SELECT 1 FROM sessions s WHERE s.file = r.file AND s.id = j.value)"):
+        yield _finding(rule, f"{email}: session `{sid}` is not defined in this "
+                       f"programme", facts.at(file, line), pid, participant=email, session=sid)
 
 
-def _duplicates(items: Iterable[tuple[str, m.Source]]) -> Iterator[tuple[str, m.Source, m.Source]]:
-    first: dict[str, m.Source] = {}
-    for key, source in items:
-        if key in first:
-            yield key, source, first[key]
-        else:
-            first[key] = source
+def _repeats(facts: Facts, table: str, key: str, order: str = "rowid") -> list[Any]:
+    """Rows of ``table`` whose ``key`` an earlier row of the same file already used:
+    (programme, key, file, line, line of the first)."""
+    return facts.rows(
+        f"SELECT programme, key, file, line, first FROM (SELECT p.id AS programme, "
+        f"x.{key} AS key, x.file, x.line, first_value(x.line) OVER w AS first, "
+        f"row_number() OVER w AS n FROM {table} x JOIN programmes p ON p.file = x.file "
+        f"WHERE {ACTIVE} AND (x.file, x.{key}) IN (SELECT file, {key} FROM {table} "
+        f"GROUP BY file, {key} HAVING count(*) > 1) "
+        f"WINDOW w AS (PARTITION BY x.file, x.{key} ORDER BY x.{order})) WHERE n > 1")
 
 
-def duplicate_id(world: m.World) -> Iterator[Finding]:
+def duplicate_id(facts: Facts) -> Iterator[Finding]:
     rule = "duplicate-id"
-    if world.partnership is not None:
-        for key, at, before in _duplicates((p.id, p.source) for p in world.partnership.partners):
-            yield _finding(rule, f"partner id `{key}` is already used at line {before.line}", at)
-    active = _active(world)
-    for key, at, before in _duplicates((d.programme.id, d.programme.source) for d in active):
-        doc = next(d for d in active if d.programme.source == at)
-        yield _finding(rule, f"programme id `{key}` is already used in {before}", at, doc)
-    for doc in active:
-        for key, at, before in _duplicates((v.id, v.source) for v in doc.venues):
-            yield _finding(rule, f"venue id `{key}` is already used at line {before.line}",
-                           at, doc, venue=key)
-        for key, at, before in _duplicates((s.id, s.source) for s in doc.sessions):
-            yield _finding(rule, f"session id `{key}` is already used at line {before.line}",
-                           at, doc, session=key)
-        for key, at, before in _duplicates((r.key, r.source) for r in doc.participants):
-            yield _finding(rule, f"participant {key} is registered twice (first at line "
-                           f"{before.line})", at, doc, participant=key)
+    for key, file, line, first in facts.rows(
+            f"SELECT id, file, line, first FROM (SELECT id, file, line, first_value(line) "
+            f"OVER w AS first, row_number() OVER w AS n FROM partners "
+            f"WHERE file = {PARTNERSHIP_FILE} WINDOW w AS (PARTITION BY id ORDER BY rowid)) "
+            f"WHERE n > 1"):
+        yield _finding(rule, f"partner id `{key}` is already used at line {first or 0}",
+                       facts.at(file, line))
+    for key, file, line, first_file, first_line in facts.rows(
+            f"SELECT id, file, line, first_file, first_line FROM (SELECT id, file, line, "
+            f"first_value(file) OVER w AS first_file, first_value(line) OVER w AS first_line, "
+            f"row_number() OVER w AS n FROM programmes p WHERE {ACTIVE} "
+            f"WINDOW w AS (PARTITION BY id ORDER BY file)) WHERE n > 1"):
+        before = facts.at(first_file, first_line)
+        yield _finding(rule, f"programme id `{key}` is already used in {before}",
+                       facts.at(file, line), key)
+    for pid, key, file, line, first in _repeats(facts, "venues", "id"):
+        yield _finding(rule, f"venue id `{key}` is already used at line {first or 0}",
+                       facts.at(file, line), pid, venue=key)
+    for pid, key, file, line, first in _repeats(facts, "sessions", "id"):
+        yield _finding(rule, f"session id `{key}` is already used at line {first or 0}",
+                       facts.at(file, line), pid, session=key)
+    for pid, key, file, line, first in _repeats(facts, "registrations", "email", "position"):
+        yield _finding(rule, f"participant {key} is registered twice (first at line "
+                       f"{first or 0})", facts.at(file, line), pid,
+                       participant=key)
 
 
 def _add_month(day: date) -> date:
@@ -122,223 +208,332 @@ def _add_month(day: date) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def bad_dates(world: m.World) -> Iterator[Finding]:
+def _offset_may_change(day: str, zone: str) -> bool:
+    """Whether the clocks of ``zone`` may change during ``day`` (YYYY-MM-DD)."""
+    tz = m.zone_info(zone)
+    start = date.fromisoformat(day)
+    after = start + timedelta(days=1)
+    # fold picks the offset before a change at the first midnight and after it at the second,
+    # so a change at either midnight (a gap across it included) counts for this day
+    before_offset = datetime(start.year, start.month, start.day, tzinfo=tz).utcoffset()
+    after_offset = datetime(after.year, after.month, after.day, tzinfo=tz, fold=1).utcoffset()
+    return before_offset != after_offset
+
+
+TIMES = (
+    ("sessions", "start_local", "start_tz"), ("sessions", "end_local", "end_tz"),
+    ("travel_legs", "depart_local", "depart_tz"), ("travel_legs", "arrive_local", "arrive_tz"),
+)
+
+
+def _times_in_gaps(facts: Facts) -> set[tuple[str, str]]:
+    """Every stored (wall time, zone) that no clock shows: the spring-forward gaps.
+
+    Only the days when a zone's offset changes are looked at time by time.
+    """
+    days = facts.rows(" UNION ".join(
+        f"SELECT DISTINCT substr({wall}, 1, 10), {zone} FROM {table}"
+        for table, wall, zone in TIMES))
+    changing = [f"{day} {zone}" for day, zone in days if _offset_may_change(day, zone)]
+    if not changing:
+        return set()
+    candidates = facts.rows(" UNION ".join(
+        f"SELECT {wall}, {zone} FROM {table} WHERE substr({wall}, 1, 10) || ' ' || {zone} "
+        f"IN (SELECT value FROM json_each(?1))" for table, wall, zone in TIMES),
+        json.dumps(changing))
+    return {(wall, zone) for wall, zone in candidates
+            if not m.LocalTime(datetime.fromisoformat(wall), zone).exists}
+
+
+def bad_dates(facts: Facts) -> Iterator[Finding]:
     rule = "bad-dates"
-    period = world.partnership.partnership if world.partnership else None
-    if period is not None and period.end < period.start:
-        yield _finding(rule, f"partnership ends ({period.end}) before it starts ({period.start})",
-                       period.source)
-    for doc in _active(world):
-        p = doc.programme
-        if p.end < p.start:
-            yield _finding(rule, f"programme ends ({p.end}) before it starts ({p.start})",
-                           p.source, doc)
-        elif period is not None and (p.start < period.start or p.end > period.end):
-            yield _finding(rule, f"programme runs {p.start} to {p.end}, outside the "
-                           f"partnership's period {period.start} to {period.end}", p.source, doc)
-        for s in doc.sessions:
-            gaps = list(_gap_times(doc, s.source, f"session `{s.id}`", s.start, s.end,
-                                   session=s.id))
-            yield from gaps
-            if not gaps and s.end.utc <= s.start.utc:  # a time in a gap has no order to check
-                yield _finding(rule, f"session `{s.id}` ends ({_fmt(s.end)}) before it starts "
-                               f"({_fmt(s.start)})", s.source, doc, session=s.id)
-            if s.start.wall.date() < p.start or s.end.wall.date() > p.end:
-                yield _finding(rule, f"session `{s.id}` ({_fmt(s.start)} to {_fmt(s.end)}) "
-                               f"lies outside the programme's dates {p.start} to {p.end}",
-                               s.source, doc, session=s.id)
-        for r in doc.participants:
-            for leg in r.travel:
-                what = f"{r.email}: travel {leg.origin} to {leg.destination}"
-                gaps = list(_gap_times(doc, leg.source, what, leg.depart, leg.arrive,
-                                       participant=r.email))
-                yield from gaps
-                if not gaps and leg.arrive.utc < leg.depart.utc:
-                    yield _finding(rule, f"{what} arrives ({leg.arrive}) before it departs "
-                                   f"({leg.depart})", leg.source, doc, participant=r.email)
-            if r.stay is not None and r.stay.check_out < r.stay.check_in:
-                yield _finding(rule, f"{r.email}: stay checks out ({r.stay.check_out}) before "
-                               f"checking in ({r.stay.check_in})", r.stay.source, doc,
-                               participant=r.email)
+    period = facts.conn.execute(
+        f'SELECT start, "end", file, line FROM partnership WHERE file = {PARTNERSHIP_FILE}'
+    ).fetchone()
+    if period is not None and period[1] < period[0]:
+        yield _finding(rule, f"partnership ends ({period[1]}) before it starts ({period[0]})",
+                       facts.at(period[2], period[3]))
+    first, last = (period[0], period[1]) if period is not None else (None, None)
+    for pid, start, end, file, line in facts.rows(
+            f'SELECT id, start, "end", file, line FROM programmes p WHERE {ACTIVE} '
+            f'AND ("end" < start OR start < ?1 OR "end" > ?2)', first, last):
+        at = facts.at(file, line)
+        if end < start:
+            yield _finding(rule, f"programme ends ({end}) before it starts ({start})", at,
+                           pid)
+        else:
+            yield _finding(rule, f"programme runs {start} to {end}, outside the partnership's "
+                           f"period {first} to {last}", at, pid)
+    gaps = _times_in_gaps(facts)
+    in_gap = "{} || ' ' || {} IN (SELECT value FROM json_each(?1))"
+    gap_keys = json.dumps([f"{wall} {zone}" for wall, zone in sorted(gaps)])
+    for pid, sid, start, start_tz, end, end_tz, ordered, p_start, p_end, file, line in facts.rows(
+            f"SELECT p.id, s.id, s.start_local, s.start_tz, s.end_local, s.end_tz, "
+            f"s.end_utc > s.start_utc, p.start, p.\"end\", s.file, s.line "
+            f"FROM sessions s JOIN programmes p ON p.file = s.file WHERE {ACTIVE} AND "
+            f"(s.end_utc <= s.start_utc OR substr(s.start_local, 1, 10) < p.start "
+            f"OR substr(s.end_local, 1, 10) > p.\"end\" "
+            f"OR {in_gap.format('s.start_local', 's.start_tz')} "
+            f"OR {in_gap.format('s.end_local', 's.end_tz')})", gap_keys):
+        at = facts.at(file, line)
+        missing = [(t, z) for t, z in ((start, start_tz), (end, end_tz)) if (t, z) in gaps]
+        for wall, zone in missing:
+            yield _finding(rule, f"session `{sid}`: {wall} does not exist in {zone} (the "
+                           f"clocks jump forward over it)", at, pid, session=sid)
+        if not missing and not ordered:  # a time in a gap has no order to check
+            yield _finding(rule, f"session `{sid}` ends ({end}) before it starts ({start})",
+                           at, pid, session=sid)
+        if start[:10] < p_start or end[:10] > p_end:
+            yield _finding(rule, f"session `{sid}` ({start} to {end}) lies outside the "
+                           f"programme's dates {p_start} to {p_end}", at, pid,
+                           session=sid)
+    for (pid, email, origin, destination, depart, depart_tz, arrive, arrive_tz, file,
+         line) in facts.rows(
+            f"SELECT p.id, (SELECT r.email_as_written FROM registrations r WHERE "
+            f"r.file = l.file AND r.position = l.registration), l.origin, l.destination, "
+            f"l.depart_local, l.depart_tz, l.arrive_local, l.arrive_tz, l.file, l.line "
+            f"FROM travel_legs l JOIN programmes p ON p.file = l.file WHERE {ACTIVE} AND "
+            f"(l.arrive_utc < l.depart_utc "
+            f"OR {in_gap.format('l.depart_local', 'l.depart_tz')} "
+            f"OR {in_gap.format('l.arrive_local', 'l.arrive_tz')})", gap_keys):
+        at = facts.at(file, line)
+        what = f"{email}: travel {origin} to {destination}"
+        missing = [(t, z) for t, z in ((depart, depart_tz), (arrive, arrive_tz)) if (t, z) in gaps]
+        for wall, zone in missing:
+            yield _finding(rule, f"{what}: {wall} does not exist in {zone} (the clocks jump "
+                           f"forward over it)", at, pid, participant=email)
+        if not missing:
+            yield _finding(rule, f"{what} arrives ({arrive} {arrive_tz}) before it departs "
+                           f"({depart} {depart_tz})", at, pid, participant=email)
+    for pid, email, check_in, check_out, file, line in facts.rows(
+            f"SELECT p.id, r.email_as_written, y.check_in, y.check_out, y.file, y.line "
+            f"FROM stays y JOIN programmes p ON p.file = y.file JOIN registrations r "
+            f"ON r.file = y.file AND r.position = y.registration "
+            f"WHERE {ACTIVE} AND y.check_out < y.check_in"):
+        yield _finding(rule, f"{email}: stay checks out ({check_out}) before checking in "
+                       f"({check_in})", facts.at(file, line), pid,
+                       participant=email)
 
 
-def _gap_times(doc: m.ProgrammeDoc, at: m.Source, what: str, *times: m.LocalTime,
-               participant: str | None = None, session: str | None = None) -> Iterator[Finding]:
-    for t in times:
-        if not t.exists:
-            yield _finding("bad-dates", f"{what}: {_fmt(t)} does not exist in {t.zone} (the "
-                           f"clocks jump forward over it)", at, doc, participant=participant,
-                           session=session)
+def programme_over_capacity(facts: Facts) -> Iterator[Finding]:
+    for pid, registered, capacity, file, line in facts.rows(
+            f"SELECT p.id, count(*), p.capacity, p.file, p.line FROM programmes p "
+            f"JOIN registrations r ON r.file = p.file WHERE {ACTIVE} AND p.capacity IS NOT NULL "
+            f"GROUP BY p.file HAVING count(*) > p.capacity"):
+        yield _finding("programme-over-capacity",
+                       f"{registered} participants registered; the host can receive {capacity}",
+                       facts.at(file, line), pid)
 
 
-def programme_over_capacity(world: m.World) -> Iterator[Finding]:
-    for doc in _active(world):
-        p = doc.programme
-        if p.capacity is not None and len(doc.participants) > p.capacity:
-            yield _finding("programme-over-capacity",
-                           f"{len(doc.participants)} participants registered; the host can "
-                           f"receive {p.capacity}", p.source, doc)
+def quota_exceeded(facts: Facts) -> Iterator[Finding]:
+    for pid, partner, sent, count, file, line in facts.rows(
+            f"WITH sent AS (SELECT file, partner, count(*) AS n FROM registrations "
+            f"GROUP BY file, partner) "
+            f"SELECT p.id, q.partner, sent.n, q.count, q.file, q.line FROM quotas q "
+            f"JOIN programmes p ON p.file = q.file JOIN sent ON sent.file = q.file "
+            f"AND sent.partner = q.partner WHERE {ACTIVE} AND sent.n > q.count"):
+        yield _finding("quota-exceeded", f"`{partner}` sends {sent} delegates; its quota is "
+                       f"{count}", facts.at(file, line), pid)
 
 
-def quota_exceeded(world: m.World) -> Iterator[Finding]:
-    for doc in _active(world):
-        sent = Counter(r.partner for r in doc.participants)
-        for q in doc.programme.quotas:
-            if sent[q.partner] > q.count:
-                yield _finding("quota-exceeded", f"`{q.partner}` sends {sent[q.partner]} "
-                               f"delegates; its quota is {q.count}", q.source, doc)
+def _attendees(facts: Facts) -> dict[str, int]:
+    return {file: int(n) for file, n in facts.rows(
+        "SELECT file, count(*) FROM registrations GROUP BY file")}
 
 
-def venue_over_capacity(world: m.World) -> Iterator[Finding]:
-    for doc in _active(world):
-        venues = {v.id: v for v in doc.venues}
-        attendees = len(doc.participants)
-        for s in doc.sessions:
-            seats = m.session_capacity(s, venues)
-            if s.plenary and seats is not None and attendees > seats:
+def venue_over_capacity(facts: Facts) -> Iterator[Finding]:
+    attendees = _attendees(facts)
+    for file, sessions in facts.sessions.items():
+        people = attendees.get(file, 0)
+        for s in sessions:
+            if s.plenary and s.seats is not None and people > s.seats:
                 yield _finding("venue-over-capacity",
-                               f"plenary session `{s.id}` has {attendees} attendees and "
-                               f"{seats} seats", s.source, doc, session=s.id, venue=s.venue)
+                               f"plenary session `{s.id}` has {people} attendees and "
+                               f"{s.seats} seats", facts.at(file, s.line), s.programme,
+                               session=s.id, venue=s.venue)
 
 
-def slot_infeasible(world: m.World) -> Iterator[Finding]:
+def _fixed_choices(facts: Facts) -> dict[tuple[str, str], int]:
+    """(file, session id) -> how many registrations of the file chose that session."""
+    return {(file, sid): int(n) for file, sid, n in facts.rows(
+        "SELECT r.file, j.value, count(DISTINCT r.rowid) FROM registrations r, "
+        "json_each(r.sessions) j WHERE r.sessions != '[]' GROUP BY r.file, j.value")}
+
+
+def slot_infeasible(facts: Facts) -> Iterator[Finding]:
     rule = "slot-infeasible"
-    for doc in _active(world):
-        venues = {v.id: v for v in doc.venues}
-        slot_of = {s.id: s.slot for s in doc.sessions}
-        for r in doc.participants:
-            chosen = Counter(slot_of[sid] for sid in r.sessions if slot_of.get(sid))
-            for slot, count in sorted(chosen.items()):
-                if count > 1:
-                    yield _finding(rule, f"{r.email} is fixed to {count} sessions of slot "
-                                   f"`{slot}`; choose one", r.source, doc, participant=r.email)
-        for slot, sessions in sorted(m.slots_of(doc.sessions).items()):
-            seats = [m.session_capacity(s, venues) for s in sessions]
-            people = len(doc.participants)
-            if None not in seats and sum(s for s in seats if s is not None) < people:
-                total = sum(s for s in seats if s is not None)
+    for pid, email, slot, count, file, line in facts.rows(
+            f"SELECT p.id, r.email_as_written, {SLOT_OF_CHOICE} AS slot, count(*), r.file, "
+            f"r.line FROM registrations r JOIN programmes p ON p.file = r.file, "
+            f"json_each(r.sessions) j WHERE {ACTIVE} AND r.sessions != '[]' "
+            f"GROUP BY r.rowid, slot HAVING slot IS NOT NULL AND count(*) > 1"):
+        yield _finding(rule, f"{email} is fixed to {count} sessions of slot `{slot}`; choose "
+                       f"one", facts.at(file, line), pid,
+                       participant=email)
+    attendees = _attendees(facts)
+    chosen = _fixed_choices(facts)
+    for file, sessions in facts.sessions.items():
+        people = attendees.get(file, 0)
+        slots: dict[str, list[SessionRow]] = defaultdict(list)
+        for s in sessions:
+            if s.slot is not None:
+                slots[s.slot].append(s)
+        for slot, parallel in sorted(slots.items()):
+            seats = [s.seats for s in parallel]
+            total = sum(n for n in seats if n is not None)
+            if None not in seats and total < people:
+                first = parallel[0]
                 yield _finding(rule, f"slot `{slot}` seats {total} in "
-                               f"{', '.join(s.id for s in sessions)} for {people} participants: "
-                               f"{people - total} seats missing", sessions[0].source, doc,
-                               session=sessions[0].id)
-            for s, cap in zip(sessions, seats):
-                fixed = sum(1 for r in doc.participants if s.id in r.sessions)
-                if cap is not None and fixed > cap:
+                               f"{', '.join(s.id for s in parallel)} for {people} participants: "
+                               f"{people - total} seats missing", facts.at(file, first.line),
+                               first.programme, session=first.id)
+            for s in parallel:
+                fixed = chosen.get((file, s.id), 0)
+                if s.seats is not None and fixed > s.seats:
                     yield _finding(rule, f"{fixed} participants chose `{s.id}` (slot `{slot}`), "
-                                   f"which seats {cap}: {fixed - cap} seats missing",
-                                   s.source, doc, session=s.id, venue=s.venue)
+                                   f"which seats {s.seats}: {fixed - s.seats} seats missing",
+                                   facts.at(file, s.line), s.programme, session=s.id,
+                                   venue=s.venue)
 
 
-def participant_double_booked(world: m.World) -> Iterator[Finding]:
+def _overlapping(sessions: list[SessionRow]) -> Iterator[tuple[SessionRow, SessionRow]]:
+    """Pairs of sessions whose times overlap, each pair once, in order of start."""
+    ordered = sorted(sessions, key=lambda s: s.start)
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            if b.start >= a.end:
+                break
+            yield a, b
+
+
+def participant_double_booked(facts: Facts) -> Iterator[Finding]:
     rule = "participant-double-booked"
-    active = _active(world)
-    for doc in active:
-        by_id = {s.id: s for s in doc.sessions}
-        ordered = sorted(doc.sessions, key=lambda s: s.start.utc)
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1:]:
-                if b.start.utc >= a.end.utc:
-                    break
-                if a.slot is not None and a.slot == b.slot:
-                    continue
-                # every participant attends each plenary and one session of every slot
-                if a.plenary and b.plenary:
-                    who = "every participant"
-                elif a.plenary or b.plenary:
-                    who = f"whoever is placed in `{(b if a.plenary else a).id}`"
-                else:
-                    who = f"whoever is placed in both `{a.id}` and `{b.id}`"
-                yield _finding(rule, f"sessions `{a.id}` and `{b.id}` overlap "
-                               f"({_fmt(a.start)}-{b.end.wall:%H:%M}): {who} is due at both",
-                               b.source, doc, session=b.id)
-        for r in doc.participants:
-            fixed = [by_id[sid] for sid in r.sessions if sid in by_id]
-            for i, a in enumerate(fixed):
-                for b in fixed[i + 1:]:
-                    if a.slot != b.slot and _overlap(a, b):
-                        yield _finding(rule, f"{r.email} is fixed to `{a.id}` and `{b.id}`, "
-                                       f"which overlap", r.source, doc, participant=r.email)
-    registrations: dict[str, list[tuple[m.ProgrammeDoc, m.Participant]]] = defaultdict(list)
-    for doc in active:
-        for r in doc.participants:
-            registrations[r.key].append((doc, r))
-    for email, regs in sorted(registrations.items()):
-        regs.sort(key=lambda dr: (dr[0].programme.start, dr[0].programme.id))
-        for i, (doc_a, _) in enumerate(regs):
-            for doc_b, reg_b in regs[i + 1:]:
-                first, then = doc_a.programme, doc_b.programme
-                if (first.id != then.id and then.start <= first.end
-                        and first.start <= then.end):
-                    yield _finding(rule, f"{email} is registered in `{first.id}` ({first.start} "
-                                   f"to {first.end}) and `{then.id}` ({then.start} to "
-                                   f"{then.end}), which overlap", reg_b.source, doc_b,
+    for file, sessions in facts.sessions.items():
+        for a, b in _overlapping(sessions):
+            if a.slot is not None and a.slot == b.slot:
+                continue
+            # every participant attends each plenary and one session of every slot
+            if a.plenary and b.plenary:
+                who = "every participant"
+            elif a.plenary or b.plenary:
+                who = f"whoever is placed in `{(b if a.plenary else a).id}`"
+            else:
+                who = f"whoever is placed in both `{a.id}` and `{b.id}`"
+            yield _finding(rule, f"sessions `{a.id}` and `{b.id}` overlap "
+                           f"({a.start_local}-{b.end_local[11:]}): {who} is due at both",
+                           facts.at(file, b.line), b.programme, session=b.id)
+    for pid, email, file, line, choices in facts.rows(
+            f"SELECT p.id, r.email_as_written, r.file, r.line, r.sessions FROM registrations r "
+            f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} AND r.sessions != '[]'"):
+        by_id = facts.sessions_by_id(file)
+        fixed = [by_id[sid] for sid in json.loads(choices) if sid in by_id]
+        for i, a in enumerate(fixed):
+            for b in fixed[i + 1:]:
+                if a.slot != b.slot and a.start < b.end and b.start < a.end:
+                    yield _finding(rule, f"{email} is fixed to `{a.id}` and `{b.id}`, which "
+                                   f"overlap", facts.at(file, line), pid,
                                    participant=email)
+    for email, first, first_start, first_end, then, then_start, then_end, file, line in facts.rows(
+            f"WITH visits AS (SELECT r.email, p.id, p.start, p.\"end\", r.file, r.line "
+            f"FROM registrations r JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
+            f"AND r.email IN (SELECT email FROM registrations GROUP BY email "
+            f"HAVING count(*) > 1)) "
+            f"SELECT b.email, a.id, a.start, a.\"end\", b.id, b.start, b.\"end\", b.file, b.line "
+            f"FROM visits a JOIN visits b ON a.email = b.email AND a.id != b.id "
+            f"AND (a.start, a.id) < (b.start, b.id) AND b.start <= a.\"end\" "
+            f"AND a.start <= b.\"end\""):
+        yield _finding(rule, f"{email} is registered in `{first}` ({first_start} to "
+                       f"{first_end}) and `{then}` ({then_start} to {then_end}), which overlap",
+                       facts.at(file, line), then,
+                       participant=email)
 
 
-def tight_transfer(world: m.World) -> Iterator[Finding]:
-    for doc in _active(world):
-        need = doc.programme.min_transfer_minutes
-        if not need:
-            continue
-        ordered = sorted(doc.sessions, key=lambda s: s.start.utc)
+def tight_transfer(facts: Facts) -> Iterator[Finding]:
+    needs = dict(facts.rows(
+        f"SELECT file, min_transfer_minutes FROM programmes p WHERE {ACTIVE} "
+        f"AND min_transfer_minutes > 0"))
+    for file, need in needs.items():
+        ordered = sorted(facts.sessions.get(file, ()), key=lambda s: s.start)
         for i, a in enumerate(ordered):
             for b in ordered[i + 1:]:
-                gap = m.minutes(b.start.utc - a.end.utc)
+                gap = (b.start - a.end) / 60
                 if gap >= need:
                     break
                 if gap < 0 or (a.slot is not None and a.slot == b.slot):
                     continue
                 if a.venue and b.venue and a.venue != b.venue:
                     yield _finding("tight-transfer",
-                                   f"`{a.id}` at `{a.venue}` ends {a.end.wall:%H:%M} and "
-                                   f"`{b.id}` at `{b.venue}` starts {b.start.wall:%H:%M}: "
-                                   f"{gap:.0f} min to move, {need} needed", b.source, doc,
-                                   session=b.id, venue=b.venue)
+                                   f"`{a.id}` at `{a.venue}` ends {a.end_local[11:]} and "
+                                   f"`{b.id}` at `{b.venue}` starts {b.start_local[11:]}: "
+                                   f"{gap:.0f} min to move, {need} needed",
+                                   facts.at(file, b.line), b.programme, session=b.id,
+                                   venue=b.venue)
 
 
-def _attended_sessions(plenaries: list[list[m.Session]], slots: list[list[m.Session]],
-                       r: m.Participant) -> list[list[m.Session]]:
-    """What a person must be at: each plenary, their fixed choice, or else any session of a slot."""
-    groups = list(plenaries)
-    for sessions in slots:
-        fixed = [s for s in sessions if s.id in r.sessions]
-        groups.append(fixed[:1] or sessions)
-    return groups
+def misses_sessions(facts: Facts) -> Iterator[Finding]:
+    """Travel that arrives after, or leaves before, all of a session a person must be at.
+
+    SQL finds, per registration, the last arrival before the programme's midpoint and
+    the first departure after it, and keeps those who arrive after the first session
+    starts or leave before the last one ends; only they are checked session by session.
+    """
+    spans = {}
+    for file, sessions in facts.sessions.items():
+        first, last = min(s.start for s in sessions), max(s.end for s in sessions)
+        # UTC texts compare as instants: leaving before the midpoint is before its ceiling
+        spans[file] = [_utc_text((first + last + 1) // 2), _utc_text(first), _utc_text(last)]
+    late_or_early = facts.rows(
+        "WITH span AS (SELECT key AS file, json_extract(value, '$[0]') AS middle, "
+        "json_extract(value, '$[1]') AS first, json_extract(value, '$[2]') AS last "
+        "FROM json_each(?1)), "
+        "travel AS (SELECT l.file, l.registration, "
+        "max(CASE WHEN l.depart_utc < span.middle THEN l.arrive_utc END) AS here, "
+        "min(CASE WHEN l.depart_utc >= span.middle THEN l.depart_utc END) AS gone "
+        "FROM span JOIN travel_legs l ON l.file = span.file GROUP BY l.file, l.registration) "
+        "SELECT travel.file, travel.registration, travel.here, travel.gone FROM travel "
+        "JOIN span ON span.file = travel.file "
+        "WHERE travel.here > span.first OR travel.gone < span.last", json.dumps(spans))
+    for file, position, here_text, gone_text in late_or_early:
+        pid, email, choices, line = facts.rows(
+            "SELECT p.id, r.email_as_written, r.sessions, r.line FROM registrations r "
+            "JOIN programmes p ON p.file = r.file WHERE r.file = ? AND r.position = ?",
+            file, position)[0]
+        here = _epoch(here_text) if here_text is not None else None
+        gone = _epoch(gone_text) if gone_text is not None else None
+        sessions = facts.sessions[file]
+        plenaries = [[s] for s in sessions if s.plenary]
+        slots: dict[str, list[SessionRow]] = defaultdict(list)
+        for s in sessions:
+            if s.slot is not None:
+                slots[s.slot].append(s)
+        fixed = set(json.loads(choices))
+        groups = plenaries + [[s for s in group if s.id in fixed][:1] or group
+                              for _, group in sorted(slots.items())]
+        missed = [group[0] for group in groups
+                  if all((here is not None and s.start < here)
+                         or (gone is not None and s.end > gone) for s in group)]
+        if missed:
+            names = ", ".join(f"`{s.id}`" for s in missed[:3])
+            more = f" and {len(missed) - 3} more" if len(missed) > 3 else ""
+            window = _travel_window(facts, file, position)
+            yield _finding("misses-sessions", f"{email}: travel ({window}) misses {names}{more}",
+                           facts.at(file, line), pid, participant=email, session=missed[0].id)
 
 
-def misses_sessions(world: m.World) -> Iterator[Finding]:
-    for doc in _active(world):
-        if not doc.sessions:
-            continue
-        first = min(s.start.utc for s in doc.sessions)
-        last = max(s.end.utc for s in doc.sessions)
-        middle = first + (last - first) / 2
-        plenaries = [[s] for s in doc.sessions if s.plenary]
-        slots = [sessions for _, sessions in sorted(m.slots_of(doc.sessions).items())]
-        for r in doc.participants:
-            if not r.travel:
-                continue
-            inbound = [leg for leg in r.travel if leg.depart.utc < middle]
-            outbound = [leg for leg in r.travel if leg.depart.utc >= middle]
-            here = max((leg.arrive.utc for leg in inbound), default=None)
-            gone = min((leg.depart.utc for leg in outbound), default=None)
-            missed = [
-                group[0] for group in _attended_sessions(plenaries, slots, r)
-                if all((here is not None and s.start.utc < here)
-                       or (gone is not None and s.end.utc > gone) for s in group)
-            ]
-            if missed:
-                names = ", ".join(f"`{s.id}`" for s in missed[:3])
-                more = f" and {len(missed) - 3} more" if len(missed) > 3 else ""
-                yield _finding("misses-sessions",
-                               f"{r.email}: travel ({_travel_window(r)}) misses {names}{more}",
-                               r.source, doc, participant=r.email, session=missed[0].id)
+def _utc_text(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _travel_window(r: m.Participant) -> str:
-    legs = sorted(r.travel, key=lambda leg: leg.depart.utc)
-    return "; ".join(f"{leg.origin} {_fmt(leg.depart)} to {leg.destination} {_fmt(leg.arrive)}"
-                     for leg in legs)
+def _epoch(utc_text: str) -> int:
+    return int(datetime.fromisoformat(utc_text).timestamp())
+
+
+def _travel_window(facts: Facts, file: str, registration: int) -> str:
+    legs = facts.rows(
+        "SELECT origin, depart_local, destination, arrive_local FROM travel_legs "
+        "WHERE file = ? AND registration = ? ORDER BY depart_utc, position", file, registration)
+    return "; ".join(f"{origin} {depart} to {destination} {arrive}"
+                     for origin, depart, destination, arrive in legs)
 
 
 def _working_days(start: date, end: date) -> int:
@@ -346,74 +541,73 @@ def _working_days(start: date, end: date) -> int:
     return sum(1 for i in range(max(days, 0)) if (start + timedelta(i)).weekday() < 5)
 
 
-def kind_rules(world: m.World) -> Iterator[Finding]:
+def kind_rules(facts: Facts) -> Iterator[Finding]:
     rule = "kind-rules"
-    for doc in _active(world):
-        p = doc.programme
-        if p.kind == "deep_dive_day" and p.start != p.end:
-            yield _finding(rule, f"a deep dive day spans one date; this one runs {p.start} to "
-                           f"{p.end}", p.source, doc)
-        elif p.kind == "study_visit":
-            for r in doc.participants:
-                if r.partner == p.host:
-                    yield _finding(rule, f"{r.email}: a study visit's visitors come from the "
-                                   f"other partners, not the host `{p.host}`", r.source, doc,
-                                   participant=r.email)
-        elif p.kind == "cxc" and p.end >= p.start:
-            working = _working_days(p.start, p.end)
+    for pid, kind, start_text, end_text, file, line in facts.rows(
+            f"SELECT id, kind, start, \"end\", file, line FROM programmes p WHERE {ACTIVE} "
+            f"AND kind IN ('deep_dive_day', 'cxc') ORDER BY id, file"):
+        at = facts.at(file, line)
+        start, end = date.fromisoformat(start_text), date.fromisoformat(end_text)
+        if kind == "deep_dive_day" and start != end:
+            yield _finding(rule, f"a deep dive day spans one date; this one runs {start} to "
+                           f"{end}", at, pid)
+        elif kind == "cxc" and end >= start:
+            working = _working_days(start, end)
             if working < 3:
                 yield _finding(rule, f"a cluster exchange lasts at least 3 working days; "
-                               f"{p.start} to {p.end} has {working}", p.source, doc)
-            if p.end > _add_month(p.start):
-                yield _finding(rule, f"a cluster exchange lasts at most one month; {p.start} to "
-                               f"{p.end} is longer", p.source, doc)
+                               f"{start} to {end} has {working}", at, pid)
+            if end > _add_month(start):
+                yield _finding(rule, f"a cluster exchange lasts at most one month; {start} to "
+                               f"{end} is longer", at, pid)
+    for pid, email, host, file, line in facts.rows(
+            f"SELECT p.id, r.email_as_written, p.host, r.file, r.line FROM registrations r "
+            f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} AND p.kind = 'study_visit' "
+            f"AND r.partner = p.host"):
+        yield _finding(rule, f"{email}: a study visit's visitors come from the other "
+                       f"partners, not the host `{host}`", facts.at(file, line),
+                       pid, participant=email)
 
 
-def _visitors(doc: m.ProgrammeDoc) -> Iterator[m.Participant]:
-    return (r for r in doc.participants if r.partner != doc.programme.host)
+VISITORS = (f"registrations r JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
+            f"AND p.kind = 'cxc' AND r.partner != p.host")
+"""The visitors of cluster exchanges: their participants not in the host's delegation."""
 
 
-def ineligible_visitor(world: m.World) -> Iterator[Finding]:
-    for doc in _active(world):
-        if doc.programme.kind != "cxc":
-            continue
-        for r in _visitors(doc):
-            if r.org_type in m.HOST_ONLY_ORG_TYPES:
-                yield _finding("ineligible-visitor",
-                               f"{r.email} ({r.organisation or 'no organisation'}) is of type "
-                               f"`{r.org_type}`, which may host a cluster exchange but not visit",
-                               r.source, doc, participant=r.email)
+def ineligible_visitor(facts: Facts) -> Iterator[Finding]:
+    host_only = ", ".join(f"'{t}'" for t in m.HOST_ONLY_ORG_TYPES)
+    for pid, email, organisation, org_type, file, line in facts.rows(
+            f"SELECT p.id, r.email_as_written, r.organisation, r.org_type, r.file, r.line "
+            f"FROM {VISITORS} AND r.org_type IN ({host_only})"):
+        yield _finding("ineligible-visitor",
+                       f"{email} ({organisation or 'no organisation'}) is of type `{org_type}`, "
+                       f"which may host a cluster exchange but not visit",
+                       facts.at(file, line), pid, participant=email)
 
 
-def repeat_visit(world: m.World) -> Iterator[Finding]:
-    visits: dict[str, list[tuple[m.ProgrammeDoc, m.Participant]]] = defaultdict(list)
-    for doc in _active(world):
-        if doc.programme.kind != "cxc":
-            continue
-        seen: set[str] = set()
-        for r in _visitors(doc):
-            key = (r.organisation or "").strip().lower()
-            if key and key not in seen:
-                seen.add(key)
-                visits[key].append((doc, r))
-    for key, regs in sorted(visits.items()):
-        regs.sort(key=lambda dr: (dr[0].programme.start, dr[0].programme.id))
-        for doc, r in regs[1:]:
-            yield _finding("repeat-visit",
-                           f"{r.organisation} already visited in `{regs[0][0].programme.id}`; "
-                           f"the ClusterXchange scheme allows one visit per organisation",
-                           r.source, doc, participant=r.email)
+def repeat_visit(facts: Facts) -> Iterator[Finding]:
+    for pid, email, organisation, first, file, line in facts.rows(
+            f"WITH visits AS (SELECT r.organisation_key AS key, p.id, p.start, p.file, "
+            f"min(r.position) AS position FROM {VISITORS} AND r.organisation_key != '' "
+            f"GROUP BY p.file, r.organisation_key), "
+            f"ranked AS (SELECT *, first_value(id) OVER w AS first, row_number() OVER w AS n "
+            f"FROM visits WINDOW w AS (PARTITION BY key ORDER BY start, id, file)) "
+            f"SELECT ranked.id, r.email_as_written, r.organisation, ranked.first, r.file, r.line "
+            f"FROM ranked JOIN registrations r ON r.file = ranked.file "
+            f"AND r.position = ranked.position WHERE ranked.n > 1"):
+        yield _finding("repeat-visit",
+                       f"{organisation} already visited in `{first}`; the ClusterXchange "
+                       f"scheme allows one visit per organisation", facts.at(file, line),
+                       pid, participant=email)
 
 
-def own_delegation(world: m.World) -> Iterator[Finding]:
-    for doc in _active(world):
-        p = doc.programme
-        if p.kind != "cxc":
-            continue
-        for r in doc.participants:
-            if r.partner == p.host:
-                yield _finding("own-delegation", f"{r.email} travels in the host's own "
-                               f"delegation `{p.host}`", r.source, doc, participant=r.email)
+def own_delegation(facts: Facts) -> Iterator[Finding]:
+    for pid, email, host, file, line in facts.rows(
+            f"SELECT p.id, r.email_as_written, p.host, r.file, r.line FROM registrations r "
+            f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} AND p.kind = 'cxc' "
+            f"AND r.partner = p.host"):
+        yield _finding("own-delegation", f"{email} travels in the host's own delegation "
+                       f"`{host}`", facts.at(file, line), pid,
+                       participant=email)
 
 
 RULES: tuple[Rule, ...] = (
@@ -448,8 +642,11 @@ RULES: tuple[Rule, ...] = (
 SEVERITY = {rule.id: rule.severity for rule in RULES}
 
 
-def validate(world: m.World) -> list[Finding]:
-    """Every finding of every rule, sorted by programme, file and line."""
-    findings = [f for rule in RULES for f in rule.check(world)]
-    return sorted(findings, key=lambda f: f.sort_key)
+def validate(conn: sqlite3.Connection) -> list[Finding]:
+    """Every finding of every rule on the store, sorted by programme, file and line.
 
+    Call it inside one read snapshot (:func:`cxc.store.read_snapshot`).
+    """
+    facts = Facts(conn)
+    findings = [f for rule in RULES for f in rule.check(facts)]
+    return sorted(findings, key=lambda f: f.sort_key)

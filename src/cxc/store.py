@@ -578,8 +578,8 @@ def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def _local(wall: str, zone: str) -> m.LocalTime:
-    return m.LocalTime(datetime.fromisoformat(wall), zone)
+def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
+    return m.LocalTime.known(datetime.fromisoformat(wall), zone, datetime.fromisoformat(utc))
 
 
 def read_world(db: sqlite_utils.Database) -> m.World:
@@ -630,9 +630,9 @@ def _read_world(conn: sqlite3.Connection) -> m.World:
     legs: dict[tuple[str, int], list[m.TravelLeg]] = defaultdict(list)
     for row in conn.execute("SELECT * FROM travel_legs ORDER BY file, registration, position"):
         legs[(row["file"], row["registration"])].append(m.TravelLeg(
-            row["mode"], _local(row["depart_local"], row["depart_tz"]),
-            _local(row["arrive_local"], row["arrive_tz"]), row["origin"], row["destination"],
-            row["ref"], at(row["file"], row["line"])))
+            row["mode"], _local(row["depart_local"], row["depart_tz"], row["depart_utc"]),
+            _local(row["arrive_local"], row["arrive_tz"], row["arrive_utc"]), row["origin"],
+            row["destination"], row["ref"], at(row["file"], row["line"])))
     stays: dict[tuple[str, int], m.Stay] = {}
     for row in conn.execute("SELECT * FROM stays"):
         stays[(row["file"], row["registration"])] = m.Stay(
@@ -656,7 +656,8 @@ def _read_world(conn: sqlite3.Connection) -> m.World:
                           at(f, v["line"])) for v in venues[f]),
             tuple(m.Session(
                 s["id"], s["programme"], s["title"], s["kind"], s["venue"],
-                _local(s["start_local"], s["start_tz"]), _local(s["end_local"], s["end_tz"]),
+                _local(s["start_local"], s["start_tz"], s["start_utc"]),
+                _local(s["end_local"], s["end_tz"], s["end_utc"]),
                 s["slot"], s["capacity"], tuple(json.loads(s["themes"])),
                 tuple(json.loads(s["organisations"])), s["description"], s["url"],
                 at(f, s["line"])) for s in sessions[f]),

@@ -35,9 +35,10 @@ def read_paths(paths: Sequence[Path]) -> ReadFiles:
     return ReadFiles(documents, {str(p.resolve()): loader.display_name(p) for p in files})
 
 
-def validate_store(db: sqlite_utils.Database) -> tuple[World, list[Finding]]:
-    world = store.read_world(db)
-    return world, rules.validate(world)
+def validate_store(db: sqlite_utils.Database) -> list[Finding]:
+    """Every finding of the rules on what the store holds, read in one snapshot."""
+    with store.read_snapshot(db.conn):
+        return rules.validate(db.conn)
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,10 @@ def plan_store(db: sqlite_utils.Database) -> PlanOutcome:
     """
     from .plan import plan_programme
 
-    world, findings = validate_store(db)
-    previous = store.read_placements(db)
+    with store.read_snapshot(db.conn):  # the plan starts from what was validated
+        findings = validate_store(db)
+        world = store.read_world(db)
+        previous = store.read_placements(db)
     plans: list[ProgrammePlan] = []
     seen: set[str] = set()
     for doc in world.programmes:
