@@ -6,13 +6,16 @@ these tests tell the coordinator's story through the real CLI and store.
 
 from __future__ import annotations
 
+import os
+import pty
 import sqlite3
+import subprocess
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import PROGRAMME, PROGRAMME_ID, Runner, data, dump, edit
+from conftest import CXC, PROGRAMME, PROGRAMME_ID, Runner, data, dump, edit
 
 Write = Callable[[str, str], Path]
 
@@ -180,3 +183,29 @@ def test_plan_without_paths_uses_the_store_and_a_missing_store_is_a_clear_error(
     assert result.code == 2
     assert "no store" in result.stderr
     assert not db.exists()
+
+
+def test_plan_shows_its_progress_on_a_terminal_and_not_in_a_pipe(
+        run: Runner, run_cxc: Runner, db: Path, workdir: Path, partnership_file: Path,
+        programme_file: Path) -> None:
+    assert run("load", partnership_file, programme_file).code == 0
+    piped = run_cxc("plan", "--format", "json")
+    assert piped.code == 0 and "planning" not in piped.stderr
+
+    leader, follower = pty.openpty()
+    done = subprocess.run([str(CXC), "--db", str(db), "plan", "--format", "json"], cwd=workdir,
+                          stdout=subprocess.PIPE, stderr=follower, timeout=120, check=False)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert b"planning" in shown
+    assert done.stdout.startswith(b"{")  # the plan itself still goes to stdout, whole

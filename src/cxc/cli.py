@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from enum import Enum
 from pathlib import Path
@@ -77,6 +79,19 @@ def _err_console() -> Any:
     return Console(stderr=True, soft_wrap=not sys.stderr.isatty(), highlight=False)
 
 
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr when it is a terminal; the callback takes (done, total)."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=_err_console(), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 def _out_console() -> Any:
     from rich.console import Console
 
@@ -139,11 +154,15 @@ def plan(
     db = _open(ctx, create=read is not None)
     if read is not None:
         store.load(db, read.documents, read.displays)
-    outcome = plan_store(db)
+    with _progress("planning") as progress:
+        outcome = plan_store(db, progress)
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
-        render.print_plan(_out_console(), outcome.world, outcome.plans, outcome.findings)
+        def doc_of(programme: str) -> Any:
+            return next(store.read_programmes(db, [outcome.files[programme]]), None)
+
+        render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings)
     raise typer.Exit(render.exit_code(outcome.findings, strict=False))
 
 

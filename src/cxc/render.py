@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import EXIT_FINDINGS, EXIT_OK, Finding
@@ -89,14 +89,17 @@ def plan_json(plans: Sequence[Any], findings: Sequence[Finding]) -> str:
     return json.dumps(plan_payload(plans, findings), indent=2, ensure_ascii=False)
 
 
-def print_plan(console: Any, world: Any, plans: Sequence[Any],
+def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
                findings: Sequence[Finding]) -> None:
-    """Per programme and day: time, session, venue, fill and the mix of delegations."""
+    """Per programme and day: time, session, venue, fill and the mix of delegations.
+
+    ``doc_of`` reads the planned programme of an id (one at a time: a plan can be large).
+    """
     from rich.markup import escape
     from rich.table import Table
 
     for plan in plans:
-        doc = world.programme(plan.programme)
+        doc = doc_of(plan.programme)
         if doc is None:
             continue
         p = doc.programme

@@ -9,7 +9,6 @@ failed load leaves the store exactly as it was.
 from __future__ import annotations
 
 import atexit
-import gc
 import hashlib
 import hmac
 import json
@@ -583,17 +582,12 @@ def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
 
 
 def read_world(db: sqlite_utils.Database) -> m.World:
-    """Everything in the store as documents, in file order, for rules, planning and export."""
-    conn = db.conn
-    conn.row_factory = sqlite3.Row
-    gc.disable()  # the world lives to the end of the command: no collector passes over it
-    try:
-        with read_snapshot(conn):
-            return _read_world(conn)
-    finally:
-        conn.row_factory = None
-        gc.enable()
-        gc.freeze()
+    """Everything in the store as documents, programmes in id order, in one snapshot."""
+    with read_snapshot(db.conn):
+        partnerships = read_partnerships(db)
+        programmes = tuple(read_programmes(db))
+    first = partnerships[0] if partnerships else None
+    return m.World(first, programmes, tuple(partnerships[1:]))
 
 
 @contextmanager
@@ -609,95 +603,113 @@ def read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("COMMIT")
 
 
-def _grouped(conn: sqlite3.Connection, sql: str, key: str) -> dict[Any, list[sqlite3.Row]]:
-    out: dict[Any, list[sqlite3.Row]] = defaultdict(list)
-    for row in conn.execute(sql):
-        out[row[key]].append(row)
-    return out
+def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.Row]:
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
 
 
-def _read_world(conn: sqlite3.Connection) -> m.World:
-    shown = dict(conn.execute("SELECT path, display FROM files").fetchall())
-
-    def at(file: str, line: int | None) -> m.Source:
-        return m.Source(shown.get(file, file), line or 0)
-
-    partnerships = _read_partnerships(conn, at)
-    venues = _grouped(conn, "SELECT * FROM venues ORDER BY file, rowid", "file")
-    sessions = _grouped(conn, "SELECT * FROM sessions ORDER BY file, rowid", "file")
-    quotas = _grouped(conn, "SELECT * FROM quotas ORDER BY file, rowid", "file")
-    registrations = _grouped(conn, "SELECT * FROM registrations ORDER BY file, position", "file")
-    legs: dict[tuple[str, int], list[m.TravelLeg]] = defaultdict(list)
-    for row in conn.execute("SELECT * FROM travel_legs ORDER BY file, registration, position"):
-        legs[(row["file"], row["registration"])].append(m.TravelLeg(
-            row["mode"], _local(row["depart_local"], row["depart_tz"], row["depart_utc"]),
-            _local(row["arrive_local"], row["arrive_tz"], row["arrive_utc"]), row["origin"],
-            row["destination"], row["ref"], at(row["file"], row["line"])))
-    stays: dict[tuple[str, int], m.Stay] = {}
-    for row in conn.execute("SELECT * FROM stays"):
-        stays[(row["file"], row["registration"])] = m.Stay(
-            row["name"], _day(row["check_in"]), _day(row["check_out"]), row["address"],
-            at(row["file"], row["line"]))
-    programmes = []
-    for row in conn.execute("SELECT * FROM programmes ORDER BY id, file"):
-        f = row["file"]
-        programme = m.Programme(
-            row["id"], row["kind"], row["title"], row["host"], row["city"], row["country"],
-            row["timezone"], _day(row["start"]), _day(row["end"]), row["status"],
-            row["capacity"],
-            tuple(m.Quota(q["partner"], q["count"], at(f, q["line"]))
-                  for q in quotas[f]),
-            tuple(json.loads(row["themes"])), row["min_transfer_minutes"],
-            at(f, row["line"]))
-        programmes.append(m.ProgrammeDoc(
-            f, programme,
-            tuple(m.Venue(v["id"], v["programme"], v["name"], v["address"], v["capacity"],
-                          (v["lat"], v["lon"]) if v["lat"] is not None else None,
-                          at(f, v["line"])) for v in venues[f]),
-            tuple(m.Session(
-                s["id"], s["programme"], s["title"], s["kind"], s["venue"],
-                _local(s["start_local"], s["start_tz"], s["start_utc"]),
-                _local(s["end_local"], s["end_tz"], s["end_utc"]),
-                s["slot"], s["capacity"], tuple(json.loads(s["themes"])),
-                tuple(json.loads(s["organisations"])), s["description"], s["url"],
-                at(f, s["line"])) for s in sessions[f]),
-            tuple(m.Participant(
-                r["programme"], r["email_as_written"], r["name"], r["partner"],
-                r["organisation"], r["org_type"], r["country"],
-                tuple(json.loads(r["interests"])), tuple(json.loads(r["sessions"])),
-                bool(r["attended"]), tuple(legs[(f, r["position"])]),
-                stays.get((f, r["position"])), at(f, r["line"]))
-                for r in registrations[f]),
-        ))
-    first = partnerships[0] if partnerships else None
-    return m.World(first, tuple(programmes), tuple(partnerships[1:]))
+def _displays(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT path, display FROM files").fetchall())
 
 
-def _read_partnerships(
-    conn: sqlite3.Connection, at: Callable[[str, int | None], m.Source],
-) -> list[m.PartnershipDoc]:
-    partners = _grouped(conn, "SELECT * FROM partners ORDER BY file, rowid", "file")
-    targets = _grouped(conn, "SELECT * FROM targets ORDER BY file, rowid", "file")
-    activities = _grouped(conn, "SELECT * FROM activities ORDER BY file, rowid", "file")
+def programme_files(db: sqlite_utils.Database, *, active: bool = False) -> list[tuple[str, str]]:
+    """(programme id, file) of every programme in the store (``active``: not cancelled),
+    in id then file order."""
+    where = "WHERE status != 'cancelled'" if active else ""
+    return db.conn.execute(f"SELECT id, file FROM programmes {where} ORDER BY id, file").fetchall()
+
+
+def read_programmes(db: sqlite_utils.Database,
+                    files: Iterable[str] | None = None) -> Iterator[m.ProgrammeDoc]:
+    """The programmes of ``files`` (default: all, in id order), read one at a time.
+
+    Only the programme being worked on needs to be in memory. Iterate inside
+    :func:`read_snapshot` for programmes that agree with each other.
+    """
+    shown = _displays(db.conn)
+    for file in files if files is not None else [f for _, f in programme_files(db)]:
+        doc = _read_programme(db.conn, file, shown.get(file, file))
+        if doc is not None:
+            yield doc
+
+
+def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.ProgrammeDoc | None:
+    found = _rows(conn, "SELECT * FROM programmes WHERE file = ?", file)
+    if not found:
+        return None
+    row = found[0]
+
+    def at(line: int | None) -> m.Source:
+        return m.Source(display, line or 0)
+
+    legs: dict[int, list[m.TravelLeg]] = defaultdict(list)
+    for leg in _rows(conn, "SELECT * FROM travel_legs WHERE file = ? "
+                     "ORDER BY registration, position", file):
+        legs[leg["registration"]].append(m.TravelLeg(
+            leg["mode"], _local(leg["depart_local"], leg["depart_tz"], leg["depart_utc"]),
+            _local(leg["arrive_local"], leg["arrive_tz"], leg["arrive_utc"]), leg["origin"],
+            leg["destination"], leg["ref"], at(leg["line"])))
+    stays = {y["registration"]: m.Stay(y["name"], _day(y["check_in"]), _day(y["check_out"]),
+                                       y["address"], at(y["line"]))
+             for y in _rows(conn, "SELECT * FROM stays WHERE file = ?", file)}
+    programme = m.Programme(
+        row["id"], row["kind"], row["title"], row["host"], row["city"], row["country"],
+        row["timezone"], _day(row["start"]), _day(row["end"]), row["status"], row["capacity"],
+        tuple(m.Quota(q["partner"], q["count"], at(q["line"]))
+              for q in _rows(conn, "SELECT * FROM quotas WHERE file = ? ORDER BY rowid", file)),
+        tuple(json.loads(row["themes"])), row["min_transfer_minutes"], at(row["line"]))
+    return m.ProgrammeDoc(
+        file, programme,
+        tuple(m.Venue(v["id"], v["programme"], v["name"], v["address"], v["capacity"],
+                      (v["lat"], v["lon"]) if v["lat"] is not None else None, at(v["line"]))
+              for v in _rows(conn, "SELECT * FROM venues WHERE file = ? ORDER BY rowid", file)),
+        tuple(m.Session(
+            s["id"], s["programme"], s["title"], s["kind"], s["venue"],
+            _local(s["start_local"], s["start_tz"], s["start_utc"]),
+            _local(s["end_local"], s["end_tz"], s["end_utc"]),
+            s["slot"], s["capacity"], tuple(json.loads(s["themes"])),
+            tuple(json.loads(s["organisations"])), s["description"], s["url"], at(s["line"]))
+            for s in _rows(conn, "SELECT * FROM sessions WHERE file = ? ORDER BY rowid", file)),
+        tuple(m.Participant(
+            r["programme"], r["email_as_written"], r["name"], r["partner"], r["organisation"],
+            r["org_type"], r["country"], tuple(json.loads(r["interests"])),
+            tuple(json.loads(r["sessions"])), bool(r["attended"]), tuple(legs[r["position"]]),
+            stays.get(r["position"]), at(r["line"]))
+            for r in _rows(conn, "SELECT * FROM registrations WHERE file = ? ORDER BY position",
+                           file)),
+    )
+
+
+def read_partnerships(db: sqlite_utils.Database) -> list[m.PartnershipDoc]:
+    """The partnership files in the store (it holds one; a rule reports any other)."""
+    conn = db.conn
+    shown = _displays(conn)
     docs = []
-    for row in conn.execute("SELECT * FROM partnership ORDER BY file"):
+    for row in _rows(conn, "SELECT * FROM partnership ORDER BY file"):
         f = row["file"]
+
+        def at(line: int | None, display: str = shown.get(f, f)) -> m.Source:
+            return m.Source(display, line or 0)
+
         docs.append(m.PartnershipDoc(
             f,
             m.Partnership(row["id"], row["name"], row["funding"], _day(row["start"]),
-                          _day(row["end"]), at(f, row["line"])),
+                          _day(row["end"]), at(row["line"])),
             tuple(m.Partner(
                 p["id"], p["name"], p["country"], p["city"], p["timezone"],
                 m.Contact(p["contact_name"], p["contact_email"], p["contact_phone"])
                 if p["contact_name"] or p["contact_email"] or p["contact_phone"] else None,
-                at(f, p["line"])) for p in partners[f]),
-            tuple(m.Target(t["key"], t["count"], at(f, t["line"]))
-                  for t in targets[f]),
+                at(p["line"]))
+                for p in _rows(conn, "SELECT * FROM partners WHERE file = ? ORDER BY rowid", f)),
+            tuple(m.Target(t["key"], t["count"], at(t["line"]))
+                  for t in _rows(conn, "SELECT * FROM targets WHERE file = ? ORDER BY rowid", f)),
             tuple(m.Activity(a["kind"], a["partner"], _day(a["date"]), a["title"], a["url"],
-                             at(f, a["line"])) for a in activities[f]),
+                             at(a["line"]))
+                  for a in _rows(conn, "SELECT * FROM activities WHERE file = ? ORDER BY rowid",
+                                 f)),
         ))
     return docs
-
 
 
 # -- the plan -----------------------------------------------------------------

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import loader, rules, store
 from .errors import Finding, UsageError
-from .model import Document, World
+from .model import Document
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -43,37 +43,38 @@ def validate_store(db: sqlite_utils.Database) -> list[Finding]:
 
 @dataclass(frozen=True)
 class PlanOutcome:
-    world: World
     plans: tuple[ProgrammePlan, ...]
+    files: dict[str, str]
+    """Programme id -> the file whose programme was planned."""
     findings: tuple[Finding, ...]
     """The rules' findings, with the planner's word on slots in place of the rules' estimate."""
 
 
-def plan_store(db: sqlite_utils.Database) -> PlanOutcome:
+def plan_store(db: sqlite_utils.Database,
+               progress: Callable[[int, int], None] | None = None) -> PlanOutcome:
     """Validate, plan every programme that is not cancelled, keep the plan in the store.
 
     A re-plan starts from the stored plan, so people who already have their
-    calendars move only when they must.
+    calendars move only when they must. Programmes are read and planned one at a time;
+    ``progress`` hears (programmes planned, programmes to plan) after each.
     """
     from .plan import plan_programme
 
+    files: dict[str, str] = {}
     with store.read_snapshot(db.conn):  # the plan starts from what was validated
         findings = validate_store(db)
-        world = store.read_world(db)
         previous = store.read_placements(db)
-    plans: list[ProgrammePlan] = []
-    seen: set[str] = set()
-    for doc in world.programmes:
-        pid = doc.programme.id
-        if doc.programme.status == "cancelled" or pid in seen:
-            continue  # a repeated id is a duplicate-id error; its first file is planned
-        seen.add(pid)
-        plans.append(plan_programme(doc, previous.get(pid)))
+        for pid, file in store.programme_files(db, active=True):
+            files.setdefault(pid, file)  # a repeated id is a duplicate-id error: plan the first
+        plans = []
+        for doc in store.read_programmes(db, files.values()):
+            plans.append(plan_programme(doc, previous.get(doc.programme.id)))
+            if progress is not None:
+                progress(len(plans), len(files))
     store.save_placements(db, {
         p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans})
-    planned = {p.programme for p in plans}
     kept = [f for f in findings
             if not (f.rule == "slot-infeasible" and f.participant is None
-                    and f.programme in planned)]
+                    and f.programme in files)]
     merged = sorted(kept + [f for p in plans for f in p.findings], key=lambda f: f.sort_key)
-    return PlanOutcome(world, tuple(plans), tuple(merged))
+    return PlanOutcome(tuple(plans), files, tuple(merged))
