@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from enum import Enum
 from pathlib import Path
@@ -77,6 +79,32 @@ def _err_console() -> Any:
     return Console(stderr=True, soft_wrap=not sys.stderr.isatty(), highlight=False)
 
 
+@contextmanager
+def _progress(description: str, steps: int) -> Iterator[Callable[[], None]]:
+    """Count steps done by calling what this yields: a progress bar on a terminal's stderr,
+    shown once the steps have taken a second; nothing at all elsewhere."""
+    if not sys.stderr.isatty():
+        yield lambda: None
+        return
+    import time
+
+    from rich.progress import Progress
+
+    progress = Progress(console=_err_console(), transient=True)
+    task = progress.add_task(description, total=steps)
+    show_at = time.monotonic() + 1.0
+
+    def done() -> None:
+        progress.advance(task)
+        if not progress.live.is_started and time.monotonic() >= show_at:
+            progress.start()
+
+    try:
+        yield done
+    finally:
+        progress.stop()
+
+
 def _out_console() -> Any:
     from rich.console import Console
 
@@ -92,10 +120,11 @@ def load(
 ) -> None:
     """Read programme files into the store, in one transaction; a re-loaded file replaces what it defined."""
     from . import store
-    from .workflow import read_paths
+    from .workflow import find_files
 
-    read = read_paths(paths)  # before opening: a failed first load leaves no store behind
-    summary = store.load(_open(ctx), read.documents, read.displays)
+    found = find_files(paths)
+    with _progress("loading", len(found.paths)) as done:
+        summary = store.load_into(_db_path(ctx), lambda: found.documents(done), found.displays)
     _err_console().print(
         f"loaded {summary.files} file{'s' * (summary.files != 1)}: "
         f"{summary.programmes} programme{'s' * (summary.programmes != 1)}, "

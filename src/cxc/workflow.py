@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,19 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class InputFiles:
+    """The YAML files named on the command line, found but not read yet."""
+
+    paths: list[Path]
+    displays: dict[str, str]
+    """Absolute path -> the path as the user should read it."""
+
+    def documents(self, done: Callable[[], None] = lambda: None) -> Iterator[Document]:
+        """Each file's document in turn; FormatError, at the end, carries every problem of every file."""
+        return loader.read_documents(self.paths, done)
+
+
+@dataclass(frozen=True)
 class ReadFiles:
     """Documents parsed from disk, ready to load."""
 
@@ -26,13 +39,18 @@ class ReadFiles:
     """Absolute path -> the path as the user should read it."""
 
 
-def read_paths(paths: Sequence[Path]) -> ReadFiles:
-    """Parse every YAML file under ``paths``; FormatError carries every problem of every file."""
+def find_files(paths: Sequence[Path]) -> InputFiles:
+    """The YAML files under ``paths``; UsageError for a path that is not there, or no file at all."""
     files = loader.yaml_files(paths)
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(map(str, paths))}")
-    documents = loader.load_documents(files)
-    return ReadFiles(documents, {str(p.resolve()): loader.display_name(p) for p in files})
+    return InputFiles(files, {str(p.resolve()): loader.display_name(p) for p in files})
+
+
+def read_paths(paths: Sequence[Path]) -> ReadFiles:
+    """Parse every YAML file under ``paths``; FormatError carries every problem of every file."""
+    found = find_files(paths)
+    return ReadFiles(loader.load_documents(found.paths), found.displays)
 
 
 def validate_store(db: sqlite_utils.Database) -> tuple[World, list[Finding]]:
