@@ -234,16 +234,16 @@ def test_read_world_sees_one_state_while_a_load_commits(
     from dataclasses import replace
 
     from cxc import store
-    from cxc.workflow import read_paths
+    from cxc.workflow import find_files
 
     db = tmp_path / "cxc.db"
     copy_store(data.base, db)
     monkeypatch.chdir(tmp_path)
-    store.load(store.open_store(db), read_paths([data.first]).documents, {})
+    store.load(store.open_store(db), find_files([data.first]).documents(), {})
     # the same files revised: the revised documents keep the original paths, so they replace
     originals = {p.name: str(p.resolve()) for p in data.first.rglob("*.yaml")}
     documents = [replace(doc, file=originals[Path(doc.file).name]) for doc in
-                 read_paths([revise(data.first, tmp_path / "revised")]).documents]
+                 find_files([revise(data.first, tmp_path / "revised")]).documents()]
     reader, writer = store.open_store(db), store.open_store(db)
     fired: list[str] = []
 

@@ -79,23 +79,49 @@ def _err_console() -> Any:
     return Console(stderr=True, soft_wrap=not sys.stderr.isatty(), highlight=False)
 
 
+PROGRESS_AFTER_S = 1.0
+"""A step shows a progress bar once it has taken this long (and only on a terminal)."""
+
+
 @contextmanager
-def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr when it is a terminal; the callback takes (done, total)."""
+def _progress(description: str, steps: int) -> Iterator[Callable[[], None]]:
+    """Count steps done by calling what this yields: a progress bar on a terminal's stderr,
+    shown once the steps have taken a second; nothing at all elsewhere."""
     if not sys.stderr.isatty():
-        yield lambda done, total: None
+        yield lambda: None
         return
+    import time
+
     from rich.progress import Progress
 
-    with Progress(console=_err_console(), transient=True) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+    progress = Progress(console=_err_console(), transient=True)
+    task = progress.add_task(description, total=steps)
+    show_at = time.monotonic() + PROGRESS_AFTER_S
+
+    def done() -> None:
+        progress.advance(task)
+        if not progress.live.is_started and time.monotonic() >= show_at:
+            progress.start()
+
+    try:
+        yield done
+    finally:
+        progress.stop()
 
 
 def _out_console() -> Any:
     from rich.console import Console
 
     return Console(soft_wrap=not sys.stdout.isatty(), highlight=False)
+
+
+def _load(ctx: typer.Context, paths: list[Path]) -> Any:
+    from . import store
+    from .workflow import find_files
+
+    found = find_files(paths)  # before any store exists: a wrong path leaves none behind
+    with _progress("loading", len(found.paths)) as done:
+        return store.load_into(_db_path(ctx), lambda: found.documents(done), found.displays)
 
 
 @app.command()
@@ -106,11 +132,7 @@ def load(
     )],
 ) -> None:
     """Read programme files into the store, in one transaction; a re-loaded file replaces what it defined."""
-    from . import store
-    from .workflow import read_paths
-
-    read = read_paths(paths)  # before opening: a failed first load leaves no store behind
-    summary = store.load(_open(ctx), read.documents, read.displays)
+    summary = _load(ctx, paths)
     _err_console().print(
         f"loaded {summary.files} file{'s' * (summary.files != 1)}: "
         f"{summary.programmes} programme{'s' * (summary.programmes != 1)}, "
@@ -148,14 +170,14 @@ def plan(
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
     from . import render, store
-    from .workflow import plan_store, read_paths
+    from .workflow import plan_store
 
-    read = read_paths(paths) if paths else None
-    db = _open(ctx, create=read is not None)
-    if read is not None:
-        store.load(db, read.documents, read.displays)
-    with _progress("planning") as progress:
-        outcome = plan_store(db, progress)
+    if paths:
+        _load(ctx, paths)
+    db = _open(ctx, create=False)
+    programmes = len({pid for pid, _ in store.programme_files(db, active=True)})
+    with _progress("planning", programmes) as done:
+        outcome = plan_store(db, done)
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:

@@ -8,18 +8,31 @@ not exist, a quota exceeded) is left to the rules.
 from __future__ import annotations
 
 import difflib
-import gc
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from . import model as m
 from .countries import EU_ALIASES, ISO_COUNTRIES
 from .errors import FormatError, Problem, UsageError
-from .yamlnodes import Mapping, Node, Scalar, Sequence, describe, read_document
+from .yamlnodes import (
+    NULL_TAG,
+    describe,
+    is_mapping,
+    is_null,
+    is_scalar,
+    is_sequence,
+    kind,
+    place,
+    quoted,
+    read_document,
+)
+
+if TYPE_CHECKING:
+    from yaml.nodes import MappingNode, Node, ScalarNode
 
 T = TypeVar("T")
 
@@ -75,21 +88,27 @@ def display_name(path: Path) -> str:
         return str(path.resolve())
 
 
-def load_documents(paths: Iterable[Path]) -> list[m.Document]:
-    """Read every file; raise one FormatError carrying the problems of all files."""
-    documents: list[m.Document] = []
+def read_documents(
+    paths: Iterable[Path], done: Callable[[], None] = lambda: None,
+) -> Iterator[m.Document]:
+    """Each file's document in turn, while every file so far is well formed.
+
+    After a broken file the others are still read, for their problems, but no
+    longer yielded; at the end one FormatError carries the problems of all files.
+    ``done`` is called after each file.
+    """
     problems: list[Problem] = []
     for path in paths:
         try:
-            documents.append(read_file(path))
+            document = read_file(path)
         except FormatError as exc:
             problems.extend(exc.problems)
-        # What is parsed stays alive to the end: keep the cyclic collector from
-        # re-scanning it after every file (it was three quarters of an EU-scale load).
-        gc.freeze()
+        else:
+            if not problems:
+                yield document
+        done()
     if problems:
         raise FormatError(problems)
-    return documents
 
 
 def read_file(path: Path) -> m.Document:
@@ -104,11 +123,11 @@ def parse_document(root: Node | None, display: str, file_id: str) -> m.Document:
     if root is None:
         raise FormatError([Problem(
             display, "empty file: expected a `partnership:` or a `programme:` document")])
-    if not isinstance(root, Mapping):
+    if not is_mapping(root):
         raise FormatError([Problem(
             display, f"expected a mapping with `partnership:` or `programme:` at the top, "
-            f"found {describe(root)}", root.mark.line, root.mark.column)])
-    keys = {k.text for k, _ in root.items}
+            f"found {describe(root)}", *place(root))])
+    keys = {k.value for k, _ in root.value}
     document: m.Document | None
     if "programme" in keys and "partnership" not in keys:
         document = reader.programme_doc(root)
@@ -136,10 +155,10 @@ class _Reader:
     # -- places and problems -------------------------------------------------
 
     def problem(self, node: Node, message: str) -> None:
-        self.problems.append(Problem(self.display, message, node.mark.line, node.mark.column))
+        self.problems.append(Problem(self.display, message, *place(node)))
 
     def source(self, node: Node) -> m.Source:
-        return m.Source(self.file_id, node.mark.line, node.mark.column)
+        return m.Source(self.file_id, *place(node))
 
     # -- structure -----------------------------------------------------------
 
@@ -147,13 +166,13 @@ class _Reader:
         self, node: Node, what: str, required: tuple[str, ...], optional: tuple[str, ...] = (),
     ) -> dict[str, Node] | None:
         """The keys of a mapping, after checking required, unknown and repeated keys."""
-        if not isinstance(node, Mapping):
+        if not is_mapping(node):
             self.problem(node, f"{what} must be a mapping, found {describe(node)}")
             return None
         allowed = required + optional
         found: dict[str, Node] = {}
-        for key, value in node.items:
-            name = key.text
+        for key, value in node.value:
+            name = key.value
             if name in found:
                 self.problem(key, f"{what}: `{name}` is given twice")
             elif name not in allowed:
@@ -169,12 +188,13 @@ class _Reader:
         return found
 
     def items(self, node: Node | None, what: str) -> list[Node]:
-        if node is None or (isinstance(node, Scalar) and node.kind == "null"):
+        if node is None or is_null(node):
             return []
-        if not isinstance(node, Sequence):
+        if not is_sequence(node):
             self.problem(node, f"{what} must be a list, found {describe(node)}")
             return []
-        return list(node.items)
+        items: list[Node] = node.value
+        return items
 
     def each(
         self, node: Node | None, what: str, read: Callable[[Node], T | None],
@@ -188,11 +208,11 @@ class _Reader:
 
     # -- scalars -------------------------------------------------------------
 
-    def _scalar(self, node: Node, what: str, expected: str) -> Scalar | None:
-        if not isinstance(node, Scalar):
+    def _scalar(self, node: Node, what: str, expected: str) -> ScalarNode | None:
+        if not is_scalar(node):
             self.problem(node, f"{what} must be {expected}, found {describe(node)}")
             return None
-        if node.kind == "null":
+        if node.tag == NULL_TAG:
             self.problem(node, f"{what} must be {expected}, found nothing")
             return None
         return node
@@ -203,7 +223,7 @@ class _Reader:
         scalar = self._scalar(node, what, "text")
         if scalar is None:
             return None
-        value = scalar.text.strip()
+        value: str = scalar.value.strip()
         if not value:
             self.problem(node, f"{what} must not be empty")
             return None
@@ -231,13 +251,13 @@ class _Reader:
         scalar = self._scalar(node, what, "a whole number")
         if scalar is None:
             return None
-        if scalar.kind != "int" or scalar.quoted:
-            self.problem(node, f"{what} must be a whole number, found `{scalar.text}`")
+        if kind(scalar) != "int" or quoted(scalar):
+            self.problem(node, f"{what} must be a whole number, found `{scalar.value}`")
             return None
         try:
-            value = int(scalar.text.replace("_", ""), 0)
+            value = int(scalar.value.replace("_", ""), 0)
         except ValueError:
-            self.problem(node, f"{what} must be a whole number, found `{scalar.text}`")
+            self.problem(node, f"{what} must be a whole number, found `{scalar.value}`")
             return None
         if value < minimum:
             self.problem(node, f"{what} must be at least {minimum}, found {value}")
@@ -251,13 +271,13 @@ class _Reader:
         scalar = self._scalar(node, what, "a number")
         if scalar is None:
             return None
-        if scalar.kind not in ("int", "float") or scalar.quoted:
-            self.problem(node, f"{what} must be a number, found `{scalar.text}`")
+        if kind(scalar) not in ("int", "float") or quoted(scalar):
+            self.problem(node, f"{what} must be a number, found `{scalar.value}`")
             return None
         try:
-            value = float(scalar.text.replace("_", ""))
+            value = float(scalar.value.replace("_", ""))
         except ValueError:
-            self.problem(node, f"{what} must be a number, found `{scalar.text}`")
+            self.problem(node, f"{what} must be a number, found `{scalar.value}`")
             return None
         if not low <= value <= high:
             self.problem(node, f"{what} must be between {low:g} and {high:g}, found {value:g}")
@@ -270,10 +290,10 @@ class _Reader:
         scalar = self._scalar(node, what, "true or false")
         if scalar is None:
             return default
-        if scalar.kind != "bool" or scalar.quoted:
-            self.problem(node, f"{what} must be true or false, found `{scalar.text}`")
+        if kind(scalar) != "bool" or quoted(scalar):
+            self.problem(node, f"{what} must be true or false, found `{scalar.value}`")
             return default
-        return scalar.text.lower() in ("true", "yes", "on", "y")
+        return scalar.value.lower() in ("true", "yes", "on", "y")
 
     def day(self, node: Node | None, what: str) -> date | None:
         value = self.text(node, what)
@@ -284,7 +304,7 @@ class _Reader:
             self.problem(node, f"{what} must be a date written YYYY-MM-DD, found `{value}`")
             return None
         try:
-            year, month, day = (int(g) for g in match.groups())
+            year, month, day = map(int, match.groups())
             result = date(year, month, day)
         except ValueError as exc:
             self.problem(node, f"{what} `{value}` is not a calendar date ({exc})")
@@ -300,7 +320,7 @@ class _Reader:
             self.problem(node, f"{what} must be a time written YYYY-MM-DD HH:MM, found `{value}`")
             return None
         try:
-            year, month, day, hour, minute = (int(g) for g in match.groups())
+            year, month, day, hour, minute = map(int, match.groups())
             result = datetime(year, month, day, hour, minute)
         except ValueError as exc:
             self.problem(node, f"{what} `{value}` is not a real time ({exc})")
@@ -375,7 +395,7 @@ class _Reader:
 
     # -- the partnership file --------------------------------------------------
 
-    def partnership_doc(self, root: Mapping) -> m.PartnershipDoc | None:
+    def partnership_doc(self, root: MappingNode) -> m.PartnershipDoc | None:
         top = self.fields(root, "partnership file", ("partnership",),
                           ("partners", "targets", "activities"))
         if top is None:
@@ -425,18 +445,18 @@ class _Reader:
                          self.text(f.get("phone"), "contact phone"))
 
     def targets(self, node: Node | None) -> tuple[m.Target, ...]:
-        if node is None or (isinstance(node, Scalar) and node.kind == "null"):
+        if node is None or is_null(node):
             return ()
-        if not isinstance(node, Mapping):
+        if not is_mapping(node):
             self.problem(node, f"targets must be a mapping of deliverable key to count, "
                          f"found {describe(node)}")
             return ()
         self.fields(node, "targets", (), DELIVERABLE_KEYS)
         out = []
-        for key, value in node.items:
-            count = self.integer(value, f"target `{key.text}`")
-            if key.text in DELIVERABLE_KEYS and count is not None:
-                out.append(m.Target(key.text, count, self.source(key)))
+        for key, value in node.value:
+            count = self.integer(value, f"target `{key.value}`")
+            if key.value in DELIVERABLE_KEYS and count is not None:
+                out.append(m.Target(key.value, count, self.source(key)))
         return tuple(out)
 
     def activity(self, node: Node) -> m.Activity | None:
@@ -454,7 +474,7 @@ class _Reader:
 
     # -- a programme file ------------------------------------------------------
 
-    def programme_doc(self, root: Mapping) -> m.ProgrammeDoc | None:
+    def programme_doc(self, root: MappingNode) -> m.ProgrammeDoc | None:
         top = self.fields(root, "programme file", ("programme",),
                           ("venues", "sessions", "participants"))
         if top is None:
@@ -499,20 +519,20 @@ class _Reader:
                            capacity, quotas, themes, transfer, self.source(node))
 
     def quotas(self, node: Node | None) -> tuple[m.Quota, ...]:
-        if node is None or (isinstance(node, Scalar) and node.kind == "null"):
+        if node is None or is_null(node):
             return ()
-        if not isinstance(node, Mapping):
+        if not is_mapping(node):
             self.problem(node, f"quotas must be a mapping of partner id to count, "
                          f"found {describe(node)}")
             return ()
         out = []
         seen: set[str] = set()
-        for key, value in node.items:
+        for key, value in node.value:
             partner = self.slug(key, "quota partner")
-            count = self.integer(value, f"quota of `{key.text}`")
-            if key.text in seen:
-                self.problem(key, f"quotas: `{key.text}` is given twice")
-            seen.add(key.text)
+            count = self.integer(value, f"quota of `{key.value}`")
+            if key.value in seen:
+                self.problem(key, f"quotas: `{key.value}` is given twice")
+            seen.add(key.value)
             if partner is not None and count is not None:
                 out.append(m.Quota(partner, count, self.source(key)))
         return tuple(out)
@@ -531,11 +551,11 @@ class _Reader:
         return m.Venue(vid, programme, name, address, capacity, geo, self.source(node))
 
     def geo(self, node: Node) -> tuple[float, float] | None:
-        if not isinstance(node, Sequence) or len(node.items) != 2:
+        if not is_sequence(node) or len(node.value) != 2:
             self.problem(node, "geo must be a list of two numbers: [latitude, longitude]")
             return None
-        lat = self.number(node.items[0], "latitude", -90, 90)
-        lon = self.number(node.items[1], "longitude", -180, 180)
+        lat = self.number(node.value[0], "latitude", -90, 90)
+        lon = self.number(node.value[1], "longitude", -180, 180)
         if lat is None or lon is None:
             return None
         return (lat, lon)
@@ -591,7 +611,7 @@ class _Reader:
         sessions = self.slugs(f.get("sessions"), "sessions")
         attended = self.boolean(f.get("attended"), "attended", True)
         travel = self.each(f.get("travel"), "travel", lambda n: self.leg(n, default_zone))
-        stay = self.stay(f["stay"]) if "stay" in f and not _is_null(f["stay"]) else None
+        stay = self.stay(f["stay"]) if "stay" in f and not is_null(f["stay"]) else None
         if email is None or name is None or partner is None:
             return None
         return m.Participant(programme, email, name, partner, organisation, org_type, country,
@@ -629,10 +649,6 @@ class _Reader:
         if name is None or check_in is None or check_out is None:
             return None
         return m.Stay(name, check_in, check_out, address, self.source(node))
-
-
-def _is_null(node: Node) -> bool:
-    return isinstance(node, Scalar) and node.kind == "null"
 
 
 def _slugify(text: str) -> str:

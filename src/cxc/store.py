@@ -9,6 +9,7 @@ failed load leaves the store exactly as it was.
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import hmac
 import json
@@ -16,7 +17,7 @@ import os
 import secrets
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -367,46 +368,140 @@ class LoadSummary:
     sessions: int
 
 
-def load(db: sqlite_utils.Database, documents: Sequence[m.Document],
-         displays: dict[str, str]) -> LoadSummary:
-    """Replace what each document's file defined, all in one transaction."""
-    partnership_ids = {d.partnership.id for d in documents if isinstance(d, m.PartnershipDoc)}
-    if len(partnership_ids) > 1:
-        raise UsageError(f"one store holds one partnership; these files define "
-                         f"{', '.join(sorted(partnership_ids))}: load them into separate --db")
-    with write_transaction(db) as conn:
-        if partnership_ids:
-            _replace_partnership(conn, partnership_ids.pop(), documents)
-        for doc in documents:
-            conn.execute("DELETE FROM files WHERE path = ?", (doc.file,))
-            kind = "partnership" if isinstance(doc, m.PartnershipDoc) else "programme"
-            conn.execute("INSERT INTO files (path, display, kind) VALUES (?, ?, ?)",
-                         (doc.file, displays.get(doc.file, doc.file), kind))
-        _insert_partnerships(conn, [d for d in documents if isinstance(d, m.PartnershipDoc)])
-        _insert_programmes(conn, [d for d in documents if isinstance(d, m.ProgrammeDoc)])
-        conn.execute("DELETE FROM people WHERE email NOT IN (SELECT email FROM registrations)")
-    programmes = [d for d in documents if isinstance(d, m.ProgrammeDoc)]
-    return LoadSummary(
-        files=len(documents),
-        programmes=len(programmes),
-        participants=sum(len(d.participants) for d in programmes),
-        sessions=sum(len(d.sessions) for d in programmes),
-    )
+def load_into(path: Path, documents: Callable[[], Iterable[m.Document]],
+              displays: Mapping[str, str]) -> LoadSummary:
+    """Load ``documents()`` into the store at ``path``, creating the store if need be.
+
+    A new store is built aside, under a hidden name, and linked into place once its
+    first load has committed: a failed first load leaves no store behind, and no
+    other cxc ever opens a store that is about to vanish.
+    """
+    if path.exists():
+        return load(open_store(path), documents(), displays)
+    staged = _staged_store(path)
+    try:
+        db = open_store(staged)
+        try:
+            summary = load(db, documents(), displays)
+            _checkpoint(db)
+        finally:
+            db.conn.close()
+        try:
+            os.link(staged, path)
+        except OSError:  # another cxc created the store meanwhile, or this disk has no links
+            return load(open_store(path), documents(), displays)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{staged}{suffix}").unlink(missing_ok=True)
+    return summary
 
 
-def _replace_partnership(conn: sqlite3.Connection, new_id: str,
-                         documents: Sequence[m.Document]) -> None:
-    """A store holds one partnership: refuse another, forget a moved file of the same one."""
-    new_files = {d.file for d in documents if isinstance(d, m.PartnershipDoc)}
-    for row in conn.execute("SELECT id, file FROM partnership").fetchall():
-        if row[0] != new_id:
-            display = conn.execute("SELECT display FROM files WHERE path = ?",
-                                   (row[1],)).fetchone()
-            raise UsageError(
-                f"this store holds partnership `{row[0]}` (from {display[0] if display else row[1]}); "
-                f"load partnership `{new_id}` into another store with --db")
-        if row[1] not in new_files:
-            conn.execute("DELETE FROM files WHERE path = ?", (row[1],))
+def _staged_store(path: Path) -> Path:
+    """A new empty owner-only file beside ``path``, under a hidden name, to build a store in."""
+    staged = path.with_name(f".{path.name}.{secrets.token_hex(6)}.new")
+    try:
+        os.close(os.open(staged, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the store: {exc.strerror}") from None
+    return staged
+
+
+def _checkpoint(db: sqlite_utils.Database) -> None:
+    """Move all of the write-ahead log into the store's main file, which then holds everything."""
+    busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        raise StoreError(f"{db_path(db)}: the new store could not be completed")
+
+
+def load(db: sqlite_utils.Database, documents: Iterable[m.Document],
+         displays: Mapping[str, str]) -> LoadSummary:
+    """Replace what each document's file defined, all in one transaction.
+
+    Each document is written as it comes: a whole data set is never in memory at once.
+    """
+    # Each file read is a graph of thousands of nodes, which the cyclic collector would
+    # scan again and again while it is built (a sixth of an EU-scale load); none of what
+    # a load builds forms a cycle.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with write_transaction(db) as conn:
+            writer = _Writer(conn, displays)
+            for document in documents:
+                writer.write(document)
+            writer.finish()
+    finally:
+        if collecting:
+            gc.enable()
+    return writer.summary
+
+
+class _Writer:
+    """Writes documents, one at a time, into the open transaction of a load."""
+
+    def __init__(self, conn: sqlite3.Connection, displays: Mapping[str, str]) -> None:
+        self.conn = conn
+        self.displays = displays
+        self.forgotten = _forgotten(conn)
+        self.stored_partnerships: list[tuple[str, str, str | None]] = conn.execute(
+            "SELECT p.id, p.file, f.display FROM partnership p "
+            "LEFT JOIN files f ON f.path = p.file").fetchall()
+        self.partnership_ids: set[str] = set()
+        self.refusal: UsageError | None = None
+        """Why the store cannot take this load; the other files are still read, for their problems."""
+        self.files: set[str] = set()
+        self.programmes = self.participants = self.sessions = 0
+
+    @property
+    def summary(self) -> LoadSummary:
+        return LoadSummary(len(self.files), self.programmes, self.participants, self.sessions)
+
+    def write(self, doc: m.Document) -> None:
+        self.files.add(doc.file)
+        if isinstance(doc, m.PartnershipDoc):
+            self._check_partnership(doc.partnership.id)
+        else:
+            self.programmes += 1
+            self.participants += len(doc.participants)
+            self.sessions += len(doc.sessions)
+        if self.refusal is not None or len(self.partnership_ids) > 1:
+            return
+        kind = "partnership" if isinstance(doc, m.PartnershipDoc) else "programme"
+        self.conn.execute("DELETE FROM files WHERE path = ?", (doc.file,))
+        self.conn.execute("INSERT INTO files (path, display, kind) VALUES (?, ?, ?)",
+                          (doc.file, self.displays.get(doc.file, doc.file), kind))
+        if isinstance(doc, m.PartnershipDoc):
+            _insert_partnership(self.conn, doc)
+        elif self.forgotten.tokens:
+            _insert_programme(self.conn, replace(doc, participants=tuple(
+                self.forgotten.apply(r) for r in doc.participants)))
+        else:
+            _insert_programme(self.conn, doc)
+
+    def _check_partnership(self, new_id: str) -> None:
+        """A store holds one partnership: refuse another, in the files or in the store."""
+        if not self.partnership_ids and self.refusal is None:
+            for stored_id, file, display in self.stored_partnerships:
+                if stored_id != new_id:
+                    self.refusal = UsageError(
+                        f"this store holds partnership `{stored_id}` (from {display or file}); "
+                        f"load partnership `{new_id}` into another store with --db")
+                    break
+        self.partnership_ids.add(new_id)
+
+    def finish(self) -> None:
+        if len(self.partnership_ids) > 1:
+            raise UsageError(f"one store holds one partnership; these files define "
+                             f"{', '.join(sorted(self.partnership_ids))}: "
+                             f"load them into separate --db")
+        if self.refusal is not None:
+            raise self.refusal
+        if self.partnership_ids:  # the partnership's file has moved: forget the old one
+            for _, file, _ in self.stored_partnerships:
+                if file not in self.files:
+                    self.conn.execute("DELETE FROM files WHERE path = ?", (file,))
+        self.conn.execute(
+            "DELETE FROM people WHERE email NOT IN (SELECT email FROM registrations)")
 
 
 def _iso(day: date) -> str:
@@ -425,68 +520,62 @@ def _org_key(name: str | None) -> str | None:
     return name.strip().lower() if name is not None else None
 
 
-def _insert_partnerships(conn: sqlite3.Connection, docs: Iterable[m.PartnershipDoc]) -> None:
-    for doc in docs:
-        p = doc.partnership
-        conn.execute(
-            'INSERT INTO partnership (id, name, funding, start, "end", file, line) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (p.id, p.name, p.funding, _iso(p.start), _iso(p.end), doc.file, p.source.line))
-        conn.executemany(
-            "INSERT INTO partners VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(x.id, x.name, x.country, x.city, x.timezone,
-              x.contact.name if x.contact else None, x.contact.email if x.contact else None,
-              x.contact.phone if x.contact else None, doc.file, x.source.line)
-             for x in doc.partners])
-        conn.executemany(
-            "INSERT INTO targets VALUES (?, ?, ?, ?)",
-            [(t.key, t.count, doc.file, t.source.line) for t in doc.targets])
-        conn.executemany(
-            "INSERT INTO activities VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(a.kind, a.partner, _iso(a.date), a.title, a.url, doc.file, a.source.line)
-             for a in doc.activities])
+def _insert_partnership(conn: sqlite3.Connection, doc: m.PartnershipDoc) -> None:
+    p = doc.partnership
+    conn.execute(
+        'INSERT INTO partnership (id, name, funding, start, "end", file, line) '
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (p.id, p.name, p.funding, _iso(p.start), _iso(p.end), doc.file, p.source.line))
+    conn.executemany(
+        "INSERT INTO partners VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(x.id, x.name, x.country, x.city, x.timezone,
+          x.contact.name if x.contact else None, x.contact.email if x.contact else None,
+          x.contact.phone if x.contact else None, doc.file, x.source.line)
+         for x in doc.partners])
+    conn.executemany(
+        "INSERT INTO targets VALUES (?, ?, ?, ?)",
+        [(t.key, t.count, doc.file, t.source.line) for t in doc.targets])
+    conn.executemany(
+        "INSERT INTO activities VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(a.kind, a.partner, _iso(a.date), a.title, a.url, doc.file, a.source.line)
+         for a in doc.activities])
 
 
-def _insert_programmes(conn: sqlite3.Connection, docs: Sequence[m.ProgrammeDoc]) -> None:
+def _insert_programme(conn: sqlite3.Connection, doc: m.ProgrammeDoc) -> None:
     rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     people: dict[str, str] = {}
-    forgotten = _forgotten(conn)
-    if forgotten.tokens:
-        docs = [replace(d, participants=tuple(forgotten.apply(r) for r in d.participants))
-                for d in docs]
-    for doc in docs:
-        p, f = doc.programme, doc.file
-        rows["programmes"].append((
-            p.id, p.kind, p.title, p.host, p.city, p.country, p.timezone, _iso(p.start),
-            _iso(p.end), p.status, p.capacity, json.dumps(list(p.themes)),
-            p.min_transfer_minutes, f, p.source.line))
-        rows["quotas"].extend((p.id, q.partner, q.count, f, q.source.line) for q in p.quotas)
-        rows["venues"].extend(
-            (p.id, v.id, v.name, v.address, v.capacity, v.geo[0] if v.geo else None,
-             v.geo[1] if v.geo else None, f, v.source.line) for v in doc.venues)
-        for s in doc.sessions:
-            rows["sessions"].append((
-                p.id, s.id, s.title, s.kind, s.venue, _wall(s.start), s.start.zone,
-                _utc(s.start), _wall(s.end), s.end.zone, _utc(s.end), s.slot, s.capacity,
-                json.dumps(list(s.themes)), json.dumps(list(s.organisations)), s.description,
-                s.url, f, s.source.line))
-            rows["session_organisations"].extend(
-                (p.id, s.id, name, _org_key(name), f) for name in s.organisations)
-        for position, r in enumerate(doc.participants):
-            people[r.key] = r.name
-            rows["registrations"].append((
-                p.id, r.key, r.email, r.name, r.partner, r.organisation, _org_key(r.organisation),
-                r.org_type, r.country, json.dumps(list(r.interests)), json.dumps(list(r.sessions)),
-                int(r.attended), position, f, r.source.line))
-            rows["travel_legs"].extend(
-                (p.id, r.key, i, leg.mode, leg.ref, leg.origin, leg.destination,
-                 _wall(leg.depart), leg.depart.zone, _utc(leg.depart), _wall(leg.arrive),
-                 leg.arrive.zone, _utc(leg.arrive), position, f, leg.source.line)
-                for i, leg in enumerate(r.travel))
-            if r.stay is not None:
-                rows["stays"].append((
-                    p.id, r.key, r.stay.name, r.stay.address, _iso(r.stay.check_in),
-                    _iso(r.stay.check_out), position, f, r.stay.source.line))
+    p, f = doc.programme, doc.file
+    rows["programmes"].append((
+        p.id, p.kind, p.title, p.host, p.city, p.country, p.timezone, _iso(p.start),
+        _iso(p.end), p.status, p.capacity, json.dumps(list(p.themes)),
+        p.min_transfer_minutes, f, p.source.line))
+    rows["quotas"].extend((p.id, q.partner, q.count, f, q.source.line) for q in p.quotas)
+    rows["venues"].extend(
+        (p.id, v.id, v.name, v.address, v.capacity, v.geo[0] if v.geo else None,
+         v.geo[1] if v.geo else None, f, v.source.line) for v in doc.venues)
+    for s in doc.sessions:
+        rows["sessions"].append((
+            p.id, s.id, s.title, s.kind, s.venue, _wall(s.start), s.start.zone,
+            _utc(s.start), _wall(s.end), s.end.zone, _utc(s.end), s.slot, s.capacity,
+            json.dumps(list(s.themes)), json.dumps(list(s.organisations)), s.description,
+            s.url, f, s.source.line))
+        rows["session_organisations"].extend(
+            (p.id, s.id, name, _org_key(name), f) for name in s.organisations)
+    for position, r in enumerate(doc.participants):
+        people[r.key] = r.name
+        rows["registrations"].append((
+            p.id, r.key, r.email, r.name, r.partner, r.organisation, _org_key(r.organisation),
+            r.org_type, r.country, json.dumps(list(r.interests)), json.dumps(list(r.sessions)),
+            int(r.attended), position, f, r.source.line))
+        rows["travel_legs"].extend(
+            (p.id, r.key, i, leg.mode, leg.ref, leg.origin, leg.destination,
+             _wall(leg.depart), leg.depart.zone, _utc(leg.depart), _wall(leg.arrive),
+             leg.arrive.zone, _utc(leg.arrive), position, f, leg.source.line)
+            for i, leg in enumerate(r.travel))
+        if r.stay is not None:
+            rows["stays"].append((
+                p.id, r.key, r.stay.name, r.stay.address, _iso(r.stay.check_in),
+                _iso(r.stay.check_out), position, f, r.stay.source.line))
     conn.executemany(
         "INSERT INTO people (email, name) VALUES (?, ?) "
         "ON CONFLICT (email) DO UPDATE SET name = excluded.name",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,21 +18,24 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class ReadFiles:
-    """Documents parsed from disk, ready to load."""
+class InputFiles:
+    """The YAML files named on the command line, found but not read yet."""
 
-    documents: list[Document]
+    paths: list[Path]
     displays: dict[str, str]
     """Absolute path -> the path as the user should read it."""
 
+    def documents(self, done: Callable[[], None] = lambda: None) -> Iterator[Document]:
+        """Each file's document in turn; FormatError, at the end, carries every problem of every file."""
+        return loader.read_documents(self.paths, done)
 
-def read_paths(paths: Sequence[Path]) -> ReadFiles:
-    """Parse every YAML file under ``paths``; FormatError carries every problem of every file."""
+
+def find_files(paths: Sequence[Path]) -> InputFiles:
+    """The YAML files under ``paths``; UsageError for a path that is not there, or no file at all."""
     files = loader.yaml_files(paths)
     if not files:
         raise UsageError(f"no *.yaml or *.yml files in {', '.join(map(str, paths))}")
-    documents = loader.load_documents(files)
-    return ReadFiles(documents, {str(p.resolve()): loader.display_name(p) for p in files})
+    return InputFiles(files, {str(p.resolve()): loader.display_name(p) for p in files})
 
 
 def validate_store(db: sqlite_utils.Database) -> list[Finding]:
@@ -51,12 +54,12 @@ class PlanOutcome:
 
 
 def plan_store(db: sqlite_utils.Database,
-               progress: Callable[[int, int], None] | None = None) -> PlanOutcome:
+               done: Callable[[], None] = lambda: None) -> PlanOutcome:
     """Validate, plan every programme that is not cancelled, keep the plan in the store.
 
     A re-plan starts from the stored plan, so people who already have their
     calendars move only when they must. Programmes are read and planned one at a time;
-    ``progress`` hears (programmes planned, programmes to plan) after each.
+    ``done`` is called after each.
     """
     from .plan import plan_programme
 
@@ -69,8 +72,7 @@ def plan_store(db: sqlite_utils.Database,
         plans = []
         for doc in store.read_programmes(db, files.values()):
             plans.append(plan_programme(doc, previous.get(doc.programme.id)))
-            if progress is not None:
-                progress(len(plans), len(files))
+            done()
     store.save_placements(db, {
         p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans})
     kept = [f for f in findings

@@ -1,19 +1,22 @@
 """Safe YAML reading that keeps the line and column of every value.
 
 PyYAML composes the document into a node graph (with the C parser when it is
-available); we walk that graph ourselves instead of constructing Python
-objects, so that every value keeps its mark, no tag can build an object, and an
-alias bomb is stopped by a node budget instead of expanding in memory.
+available) and nothing constructs Python objects from it: the loader reads the
+nodes themselves, each with its mark. Before it does, the whole graph is checked
+once: plain YAML tags only, no merge keys, text keys, bounded nesting, and a
+node budget that stops an alias bomb instead of expanding it.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .errors import FormatError, Problem
+
+if TYPE_CHECKING:
+    from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """The largest programme file we read; a larger one is refused before parsing."""
@@ -21,63 +24,74 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES_PER_BYTE = 4
 """Alias expansion budget: a document may visit at most this many nodes per byte (+ a floor)."""
 
-_STANDARD_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
+NULL_TAG = "tag:yaml.org,2002:null"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+_SCALAR_KINDS = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    NULL_TAG: "null",
+    "tag:yaml.org,2002:timestamp": "timestamp",
+}
+_STANDARD_TAGS = {*_SCALAR_KINDS, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+_DESCRIPTIONS = {
+    "str": "text", "int": "a number", "float": "a number", "bool": "true/false",
+    "null": "nothing", "timestamp": "a date",
 }
 
 
-@dataclass(frozen=True)
-class Mark:
-    line: int
-    column: int
+# -- reading nodes -----------------------------------------------------------------
+
+# Node classes are told apart by name: importing yaml here would slow down `cxc --help`.
 
 
-@dataclass(frozen=True)
-class Scalar:
-    """A scalar as written: its text, the type YAML resolved it to, and its place."""
-
-    text: str
-    kind: str
-    """``str``, ``int``, ``float``, ``bool``, ``null`` or ``timestamp``."""
-    mark: Mark
-    quoted: bool = False
+def is_scalar(node: Node) -> TypeGuard[ScalarNode]:
+    return type(node).__name__ == "ScalarNode"
 
 
-@dataclass(frozen=True)
-class Mapping:
-    items: tuple[tuple[Scalar, Any], ...]
-    mark: Mark
+def is_mapping(node: Node) -> TypeGuard[MappingNode]:
+    return type(node).__name__ == "MappingNode"
 
 
-@dataclass(frozen=True)
-class Sequence:
-    items: tuple[Any, ...]
-    mark: Mark
+def is_sequence(node: Node) -> TypeGuard[SequenceNode]:
+    return type(node).__name__ == "SequenceNode"
 
 
-Node = Scalar | Mapping | Sequence
+def is_null(node: Node) -> bool:
+    return node.tag == NULL_TAG and is_scalar(node)
+
+
+def kind(scalar: ScalarNode) -> str:
+    """``str``, ``int``, ``float``, ``bool``, ``null`` or ``timestamp``: what YAML resolved it to."""
+    return _SCALAR_KINDS.get(scalar.tag) or scalar.tag.rsplit(":", 1)[1]
+
+
+def quoted(scalar: ScalarNode) -> bool:
+    return scalar.style in ("'", '"')
+
+
+def place(node: Node) -> tuple[int, int]:
+    """The 1-based line and column where ``node`` starts."""
+    mark = node.start_mark
+    return mark.line + 1, mark.column + 1
 
 
 def describe(node: Node) -> str:
-    if isinstance(node, Mapping):
+    if is_mapping(node):
         return "a mapping"
-    if isinstance(node, Sequence):
+    if is_sequence(node):
         return "a list"
-    return {
-        "str": "text", "int": "a number", "float": "a number", "bool": "true/false",
-        "null": "nothing", "timestamp": "a date",
-    }.get(node.kind, node.kind)
+    assert is_scalar(node)
+    scalar_kind = kind(node)
+    return _DESCRIPTIONS.get(scalar_kind, scalar_kind)
+
+
+# -- parsing -----------------------------------------------------------------------
 
 
 def read_document(path: Path, display: str) -> Node | None:
-    """Parse one YAML file into marked nodes; ``None`` for an empty document.
+    """Parse one YAML file into checked nodes; ``None`` for an empty document.
 
     Raises :class:`FormatError` naming the file (and line, where the parser has one).
     """
@@ -105,11 +119,8 @@ def read_document(path: Path, display: str) -> Node | None:
 def parse_text(text: str, display: str) -> Node | None:
     import yaml
 
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        if _nesting_bound(text) > _COMPOSE_SAFELY:
-            _check_depth(text, loader_class, display)
-        root = yaml.compose(text, Loader=loader_class)
+        root = _compose(text, display)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"
@@ -136,35 +147,84 @@ def parse_text(text: str, display: str) -> Node | None:
         raise FormatError([Problem(display, "YAML nests too deeply")]) from None
     if root is None:
         return None
-    budget = _Budget(display, 10_000 + MAX_NODES_PER_BYTE * len(text))
-    return _convert(root, budget, depth=0)
+    _check(root, _Budget(display, 10_000 + MAX_NODES_PER_BYTE * len(text)), depth=0)
+    return root
 
 
 _COMPOSE_SAFELY = 1_000
 """Nesting the C composer takes without exhausting the C stack (it crashes at some 30,000)."""
 
-_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+class _NestedPastSafe(Exception):
+    """Raised by the loader as it composes a node nested deeper than _COMPOSE_SAFELY."""
 
 
-def _nesting_bound(text: str) -> int:
-    """An upper bound on how deeply the collections of ``text`` nest, cheap to compute.
+def _compose(text: str, display: str) -> Node | None:
+    import yaml
 
-    Flow collections open with ``[`` or ``{``. Block collections nest only further
-    right, at least every second level (a list may sit at its key's indentation),
-    and start no further right than where a line's content begins after its
-    indentation and its compact ``- ``, ``? ``, ``: `` indicators.
+    loader_class = _loader_class()
+    try:
+        root: Node | None = yaml.compose(text, Loader=loader_class)
+    except _NestedPastSafe:
+        raise _nesting_error(text, loader_class, display) from None
+    return root
+
+
+@lru_cache(maxsize=1)
+def _loader_class() -> Any:
+    """PyYAML's safe loader (C when available), with a depth guard and a quicker resolver.
+
+    The C composer recurses once per level without a limit (``[[[[...`` fifty
+    thousand deep crashes the interpreter): the loader counts levels as it
+    descends, and stops at _COMPOSE_SAFELY.
+
+    Resolution runs in Python for every scalar. Implicit resolvers are looked up by
+    a plain scalar's first character, so one starting with any other character is
+    text without trying a pattern; the same scalar written again resolves from a cache.
     """
-    flow = text.count("[") + text.count("{")
-    column = max(len(line) - len(line.lstrip(" \t-?:")) for line in _LINE_BREAK.split(text))
-    return flow + 2 * (column + 1) + 1
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    scalar_node, text_tag = yaml.ScalarNode, base.DEFAULT_SCALAR_TAG
+    first_characters = frozenset(key for key in base.yaml_implicit_resolvers if key)
+    by_path = bool(base.yaml_path_resolvers)
+    by_first_character = None not in base.yaml_implicit_resolvers and not by_path
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.resolved: dict[str, str] = {}
+            self.depth = 0
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            self.depth += 1
+            if self.depth > _COMPOSE_SAFELY:
+                raise _NestedPastSafe
+            if by_path:
+                super().descend_resolver(current_node, current_index)
+
+        def ascend_resolver(self) -> None:
+            self.depth -= 1
+            if by_path:
+                super().ascend_resolver()
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is scalar_node and implicit[0] and by_first_character:
+                if value and value[0] not in first_characters:
+                    return text_tag
+                tag = self.resolved.get(value)
+                if tag is None:
+                    tag = self.resolved[value] = super().resolve(kind, value, implicit)
+                return tag
+            return super().resolve(kind, value, implicit)
+
+    return Loader
 
 
-def _check_depth(text: str, loader_class: Any, display: str) -> None:
-    """Refuse collections nested deeper than _MAX_DEPTH before composing them.
+def _nesting_error(text: str, loader_class: Any, display: str) -> FormatError:
+    """The problem of the first collection nested deeper than _MAX_DEPTH, found without recursion.
 
-    The C composer recurses once per level without a limit: ``[[[[...`` fifty
-    thousand deep crashes the interpreter. The parser's events come without
-    recursion, so a text that might nest deeply is counted first.
+    The parser's events come one after the other: counting them needs no stack.
     """
     import yaml
 
@@ -177,9 +237,10 @@ def _check_depth(text: str, loader_class: Any, display: str) -> None:
             if depth > _MAX_DEPTH:
                 mark = event.start_mark
                 line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-                raise FormatError([Problem(display, "YAML nests too deeply", line, column)])
+                return FormatError([Problem(display, "YAML nests too deeply", line, column)])
         elif isinstance(event, closing):
             depth -= 1
+    return FormatError([Problem(display, "YAML nests too deeply")])
 
 
 class _Budget:
@@ -187,43 +248,36 @@ class _Budget:
         self.display = display
         self.left = nodes
 
-    def spend(self, mark: Any) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise FormatError([Problem(
-                self.display,
-                "document expands to too many values (an alias bomb?); refused",
-                mark.line + 1, mark.column + 1)])
+    def refuse(self, node: Node, message: str) -> FormatError:
+        return FormatError([Problem(self.display, message, *place(node))])
 
 
 _MAX_DEPTH = 64
 
 
-def _convert(node: Any, budget: _Budget, depth: int) -> Node:
-    import yaml
+def _check(node: Node, budget: _Budget, depth: int) -> None:
+    """Refuse what the loader must never read; every node, as aliases expand, in order.
 
-    mark = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
-    budget.spend(node.start_mark)
+    The first problem stops the check: after a bad tag or an alias bomb, nothing
+    else in the file is worth reading.
+    """
+    budget.left -= 1
+    if budget.left < 0:
+        raise budget.refuse(node, "document expands to too many values (an alias bomb?); refused")
     if depth > _MAX_DEPTH:
-        raise FormatError([Problem(budget.display, "YAML nests too deeply", mark.line, mark.column)])
-    if node.tag == "tag:yaml.org,2002:merge":
-        raise FormatError([Problem(
-            budget.display, "merge keys (<<) are not supported; write the keys out",
-            mark.line, mark.column)])
-    if node.tag not in _STANDARD_TAGS:
-        raise FormatError([Problem(
-            budget.display, f"tag {node.tag!r} is not allowed (plain YAML values only)",
-            mark.line, mark.column)])
-    if isinstance(node, yaml.ScalarNode):
-        kind = node.tag.rsplit(":", 1)[1]
-        return Scalar(node.value, kind, mark, quoted=node.style in ("'", '"'))
-    if isinstance(node, yaml.SequenceNode):
-        return Sequence(tuple(_convert(item, budget, depth + 1) for item in node.value), mark)
-    items = []
-    for key_node, value_node in node.value:
-        key = _convert(key_node, budget, depth + 1)
-        if not isinstance(key, Scalar):
-            raise FormatError([Problem(
-                budget.display, "a key must be plain text", key.mark.line, key.mark.column)])
-        items.append((key, _convert(value_node, budget, depth + 1)))
-    return Mapping(tuple(items), mark)
+        raise budget.refuse(node, "YAML nests too deeply")
+    tag = node.tag
+    if tag not in _STANDARD_TAGS:
+        if tag == MERGE_TAG:
+            raise budget.refuse(node, "merge keys (<<) are not supported; write the keys out")
+        raise budget.refuse(node, f"tag {tag!r} is not allowed (plain YAML values only)")
+    node_class = type(node).__name__
+    if node_class == "SequenceNode":
+        for item in node.value:
+            _check(item, budget, depth + 1)
+    elif node_class == "MappingNode":
+        for key, value in node.value:
+            _check(key, budget, depth + 1)
+            if not is_scalar(key):
+                raise budget.refuse(key, "a key must be plain text")
+            _check(value, budget, depth + 1)
