@@ -8,7 +8,7 @@ Three steps, each pure:
 2. :func:`sequence` compares them with what was exported last time (kept in the
    store): an event whose time, place, title or status changed gets its
    SEQUENCE raised, one that disappeared comes back ``STATUS:CANCELLED``;
-3. :func:`calendar_bytes` writes RFC 5545 with icalendar: no METHOD (a plain
+3. :class:`CalendarEncoder` writes RFC 5545 with icalendar: no METHOD (a plain
    snapshot), a fixed PRODID, RRULE-style VTIMEZONEs for every zone used, and
    DTSTAMP taken from the history, so the same data gives the same bytes.
 """
@@ -18,10 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from . import model as m
+
+if TYPE_CHECKING:
+    from icalendar import Event
 
 PRODID = "-//cxc//cxc programme manager//EN"
 UID_DOMAIN = "cxc.invalid"
@@ -51,15 +56,19 @@ class CalEvent:
     all_day: bool = False
     status: str = "CONFIRMED"
 
-    @property
+    # Cached properties: one event is shared by the calendars of a whole programme.
+
+    @cached_property
     def fingerprint(self) -> str:
         """What makes a change worth a new SEQUENCE: time, place, title, status."""
         key = [self.summary, self.start, self.start_zone, self.end, self.end_zone,
                self.location, self.status]
         return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
 
+    @cached_property
     def as_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        values = {name: getattr(self, name) for name in _CAL_EVENT_FIELDS}
+        return json.dumps(values, sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> CalEvent:
@@ -67,6 +76,26 @@ class CalEvent:
         if data.get("geo") is not None:
             data["geo"] = tuple(data["geo"])
         return cls(**data)
+
+    @cached_property
+    def starts_at(self) -> date | datetime:
+        """DTSTART as icalendar takes it: a date for an all-day event, else an aware datetime."""
+        return _moment(self.start, self.start_zone, self.all_day)
+
+    @cached_property
+    def ends_at(self) -> date | datetime:
+        return _moment(self.end, self.end_zone, self.all_day)
+
+    @cached_property
+    def sort_instant(self) -> str:
+        """The start in UTC (an all-day event's at midnight), as text that sorts in time order."""
+        if self.all_day or self.start_zone is None:
+            return self.start + " 00:00"
+        return m.LocalTime(datetime.fromisoformat(self.start),
+                           self.start_zone).utc.strftime("%Y-%m-%d %H:%M")
+
+
+_CAL_EVENT_FIELDS = tuple(f.name for f in fields(CalEvent))
 
 
 @dataclass(frozen=True)
@@ -135,8 +164,12 @@ def session_description(doc: m.ProgrammeDoc, session: m.Session,
     return "\n".join(line.strip() for line in lines)
 
 
-def session_event(doc: m.ProgrammeDoc, session: m.Session, host: m.Partner | None) -> CalEvent:
-    venues = {v.id: v for v in doc.venues}
+def _status(doc: m.ProgrammeDoc) -> str:
+    return "CANCELLED" if doc.programme.status == "cancelled" else "CONFIRMED"
+
+
+def _session_event(doc: m.ProgrammeDoc, session: m.Session, host: m.Partner | None,
+                   venues: Mapping[str, m.Venue]) -> CalEvent:
     venue = venues.get(session.venue or "")
     name, email = _organizer(host)
     return CalEvent(
@@ -149,13 +182,8 @@ def session_event(doc: m.ProgrammeDoc, session: m.Session, host: m.Partner | Non
         description=session_description(doc, session, host),
         url=session.url,
         organizer_name=name, organizer_email=email,
-        status="CANCELLED" if doc.programme.status == "cancelled" else "CONFIRMED",
+        status=_status(doc),
     )
-
-
-def programme_events(doc: m.ProgrammeDoc, host: m.Partner | None) -> list[CalEvent]:
-    """Every session of a programme."""
-    return [session_event(doc, s, host) for s in _unique_sessions(doc)]
 
 
 def _unique_sessions(doc: m.ProgrammeDoc) -> list[m.Session]:
@@ -168,49 +196,63 @@ def _unique_sessions(doc: m.ProgrammeDoc) -> list[m.Session]:
     return out
 
 
-def person_events(doc: m.ProgrammeDoc, person: m.Participant, placed: Iterable[str],
-                  host: m.Partner | None) -> list[CalEvent]:
-    """One participant's calendar: plenary sessions, their placed sessions, travel, stay."""
-    chosen = set(placed)
-    events = [session_event(doc, s, host) for s in _unique_sessions(doc)
-              if s.plenary or s.id in chosen]
-    token = person_token(person.email)
-    name, email = _organizer(host)
-    for position, leg in enumerate(person.travel):
-        what = f"{leg.mode.capitalize()} {leg.ref + ' ' if leg.ref else ''}"
-        events.append(CalEvent(
-            uid=_uid(doc.programme.id, "travel", token, str(position)),
-            summary=f"{what}{leg.origin} → {leg.destination}",
-            start=_wall(leg.depart), start_zone=leg.depart.zone,
-            end=_wall(leg.arrive), end_zone=leg.arrive.zone,
-            location=leg.origin,
-            description="\n".join([
-                f"{leg.mode.capitalize()}{' ' + leg.ref if leg.ref else ''} from {leg.origin} "
-                f"to {leg.destination}.",
-                f"Departs {_wall(leg.depart)} ({leg.depart.zone}), arrives {_wall(leg.arrive)} "
-                f"({leg.arrive.zone}).",
-                f"{doc.programme.title} ({doc.programme.id})",
-            ]),
-            organizer_name=name, organizer_email=email,
-            alarm_before_minutes=int(TRAVEL_ALARM.total_seconds() // 60),
-        ))
-    if person.stay is not None:
-        stay = person.stay
-        end = max(stay.check_out, stay.check_in + timedelta(days=1))
-        events.append(CalEvent(
-            uid=_uid(doc.programme.id, "stay", token),
-            summary=f"Stay: {stay.name}",
-            start=stay.check_in.isoformat(), start_zone=None,
-            end=end.isoformat(), end_zone=None,
-            location=stay.place,
-            description=f"Check-in {stay.check_in}, check-out {stay.check_out}.\n"
-                        f"{doc.programme.title} ({doc.programme.id})",
-            organizer_name=name, organizer_email=email,
-            all_day=True,
-        ))
-    if doc.programme.status == "cancelled":
-        events = [replace(e, status="CANCELLED") for e in events]
-    return events
+class ProgrammeEvents:
+    """The events of one programme's calendars; each session's is made once for all of them."""
+
+    def __init__(self, doc: m.ProgrammeDoc, host: m.Partner | None) -> None:
+        self.doc = doc
+        self._host = host
+        venues = {v.id: v for v in doc.venues}
+        self._sessions = [(s, _session_event(doc, s, host, venues))
+                          for s in _unique_sessions(doc)]
+
+    def programme(self) -> list[CalEvent]:
+        """Every session of the programme."""
+        return [event for _, event in self._sessions]
+
+    def person(self, person: m.Participant, placed: Iterable[str]) -> list[CalEvent]:
+        """One participant's calendar: plenary sessions, their placed sessions, travel, stay."""
+        doc = self.doc
+        chosen = set(placed)
+        events = [event for session, event in self._sessions
+                  if session.plenary or session.id in chosen]
+        token = person_token(person.email)
+        name, email = _organizer(self._host)
+        for position, leg in enumerate(person.travel):
+            what = f"{leg.mode.capitalize()} {leg.ref + ' ' if leg.ref else ''}"
+            events.append(CalEvent(
+                uid=_uid(doc.programme.id, "travel", token, str(position)),
+                summary=f"{what}{leg.origin} → {leg.destination}",
+                start=_wall(leg.depart), start_zone=leg.depart.zone,
+                end=_wall(leg.arrive), end_zone=leg.arrive.zone,
+                location=leg.origin,
+                description="\n".join([
+                    (f"{leg.mode.capitalize()}{' ' + leg.ref if leg.ref else ''} from "
+                     f"{leg.origin} to {leg.destination}."),
+                    (f"Departs {_wall(leg.depart)} ({leg.depart.zone}), arrives "
+                     f"{_wall(leg.arrive)} ({leg.arrive.zone})."),
+                    f"{doc.programme.title} ({doc.programme.id})",
+                ]),
+                organizer_name=name, organizer_email=email,
+                alarm_before_minutes=int(TRAVEL_ALARM.total_seconds() // 60),
+                status=_status(doc),
+            ))
+        if person.stay is not None:
+            stay = person.stay
+            end = max(stay.check_out, stay.check_in + timedelta(days=1))
+            events.append(CalEvent(
+                uid=_uid(doc.programme.id, "stay", token),
+                summary=f"Stay: {stay.name}",
+                start=stay.check_in.isoformat(), start_zone=None,
+                end=end.isoformat(), end_zone=None,
+                location=stay.place,
+                description=f"Check-in {stay.check_in}, check-out {stay.check_out}.\n"
+                            f"{doc.programme.title} ({doc.programme.id})",
+                organizer_name=name, organizer_email=email,
+                all_day=True,
+                status=_status(doc),
+            ))
+        return events
 
 
 def sequence(events: Sequence[CalEvent], history: Mapping[str, History],
@@ -233,16 +275,9 @@ def sequence(events: Sequence[CalEvent], history: Mapping[str, History],
         else:
             seq, stamp = before.sequence + 1, now
         out.append(Stamped(event, seq, stamp))
-        updated[event.uid] = History(event.fingerprint, seq, stamp, event.as_json())
-    out.sort(key=lambda s: (_sort_instant(s.event), s.event.uid))
+        updated[event.uid] = History(event.fingerprint, seq, stamp, event.as_json)
+    out.sort(key=lambda s: (s.event.sort_instant, s.event.uid))
     return out, updated
-
-
-def _sort_instant(event: CalEvent) -> str:
-    if event.all_day or event.start_zone is None:
-        return event.start + " 00:00"
-    return m.LocalTime(datetime.fromisoformat(event.start),
-                       event.start_zone).utc.strftime("%Y-%m-%d %H:%M")
 
 
 def _moment(text: str, zone: str | None, all_day: bool) -> date | datetime:
@@ -251,11 +286,53 @@ def _moment(text: str, zone: str | None, all_day: bool) -> date | datetime:
     return m.LocalTime(datetime.fromisoformat(text), zone).aware
 
 
-def calendar_bytes(name: str, events: Sequence[Stamped]) -> bytes:
-    """The .ics file: VTIMEZONEs for every zone used, then the events, CRLF and folded."""
-    from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+class CalendarEncoder:
+    """Writes .ics files: VTIMEZONEs for every zone used, then the events, CRLF and folded.
 
-    from .vtimezone import add_vtimezones
+    A programme's sessions are in the calendar of each of its participants:
+    icalendar encodes each version of an event (the event, its SEQUENCE and
+    DTSTAMP) once and its bytes are reused, as are those of each VTIMEZONE.
+    The bytes are those icalendar gives for the whole calendar, which
+    serialises its components one after the other. Use one encoder per
+    programme, so that what it remembers stays that of one programme.
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[Stamped, bytes] = {}
+
+    def calendar(self, name: str, events: Sequence[Stamped]) -> bytes:
+        from .vtimezone import vtimezone_bytes
+
+        zones: set[str] = set()
+        years: set[int] = set()
+        for stamped in events:
+            e = stamped.event
+            if e.all_day:
+                continue
+            for zone, moment in ((e.start_zone, e.starts_at), (e.end_zone, e.ends_at)):
+                if zone:
+                    zones.add(zone)
+                    years.add(moment.year)
+        parts = [_calendar_head(name)]
+        if zones:
+            parts += [vtimezone_bytes(zone, min(years), max(years)) for zone in sorted(zones)]
+        parts += [self._event_bytes(stamped) for stamped in events]
+        parts.append(_CALENDAR_END)
+        return b"".join(parts)
+
+    def _event_bytes(self, stamped: Stamped) -> bytes:
+        data = self._events.get(stamped)
+        if data is None:
+            data = self._events[stamped] = bytes(_vevent(stamped).to_ical())
+        return data
+
+
+_CALENDAR_END = b"END:VCALENDAR\r\n"
+
+
+def _calendar_head(name: str) -> bytes:
+    """The calendar's own lines, which come before its components."""
+    from icalendar import Calendar, vText
 
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -265,46 +342,41 @@ def calendar_bytes(name: str, events: Sequence[Stamped]) -> bytes:
     # a name with a line break (it holds the person's name) must still be TEXT.
     cal.add("name", vText(name))
     cal.add("x-wr-calname", vText(name))
-    zones: set[str] = set()
-    years: set[int] = set()
-    for stamped in events:
-        e = stamped.event
-        event = Event()
-        event.add("uid", e.uid)
-        event.add("dtstamp", stamped.stamp)
-        start = _moment(e.start, e.start_zone, e.all_day)
-        end = _moment(e.end, e.end_zone, e.all_day)
-        event.add("dtstart", start)
-        event.add("dtend", end)
-        for zone, moment in ((e.start_zone, start), (e.end_zone, end)):
-            if zone and not e.all_day:
-                zones.add(zone)
-                years.add(moment.year)
-        event.add("sequence", stamped.sequence)
-        event.add("status", e.status)
-        event.add("summary", e.summary)
-        if e.location:
-            event.add("location", e.location)
-        if e.geo is not None:
-            event.add("geo", e.geo)
-        if e.description:
-            event.add("description", e.description)
-        if e.url:
-            event.add("url", e.url)
-        if e.organizer_email:
-            organizer = vCalAddress(f"mailto:{e.organizer_email}")
-            if e.organizer_name:
-                organizer.params["CN"] = vText(e.organizer_name)
-            event.add("organizer", organizer)
-        event.add("transp", "TRANSPARENT" if e.all_day else "OPAQUE")
-        if e.alarm_before_minutes is not None and e.status != "CANCELLED":
-            alarm = Alarm()
-            alarm.add("action", "DISPLAY")
-            alarm.add("description", f"Reminder: {e.summary}")
-            alarm.add("trigger", timedelta(minutes=-e.alarm_before_minutes))
-            event.add_component(alarm)
-        cal.add_component(event)
-    if zones:
-        add_vtimezones(cal, sorted(zones), min(years), max(years))
-    return bytes(cal.to_ical())
+    data = bytes(cal.to_ical())
+    assert data.endswith(_CALENDAR_END)
+    return data[:-len(_CALENDAR_END)]
 
+
+def _vevent(stamped: Stamped) -> Event:
+    from icalendar import Alarm, Event, vCalAddress, vText
+
+    e = stamped.event
+    event = Event()
+    event.add("uid", e.uid)
+    event.add("dtstamp", stamped.stamp)
+    event.add("dtstart", e.starts_at)
+    event.add("dtend", e.ends_at)
+    event.add("sequence", stamped.sequence)
+    event.add("status", e.status)
+    event.add("summary", e.summary)
+    if e.location:
+        event.add("location", e.location)
+    if e.geo is not None:
+        event.add("geo", e.geo)
+    if e.description:
+        event.add("description", e.description)
+    if e.url:
+        event.add("url", e.url)
+    if e.organizer_email:
+        organizer = vCalAddress(f"mailto:{e.organizer_email}")
+        if e.organizer_name:
+            organizer.params["CN"] = vText(e.organizer_name)
+        event.add("organizer", organizer)
+    event.add("transp", "TRANSPARENT" if e.all_day else "OPAQUE")
+    if e.alarm_before_minutes is not None and e.status != "CANCELLED":
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"Reminder: {e.summary}")
+        alarm.add("trigger", timedelta(minutes=-e.alarm_before_minutes))
+        event.add_component(alarm)
+    return event

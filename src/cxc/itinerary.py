@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -36,8 +37,8 @@ class Day:
         return f"{self.date:%A} {self.date.day} {self.date:%B %Y}"
 
 
-def _session_item(doc: m.ProgrammeDoc, session: m.Session) -> Item:
-    venues = {v.id: v for v in doc.venues}
+def _session_item(doc: m.ProgrammeDoc, session: m.Session,
+                  venues: Mapping[str, m.Venue]) -> Item:
     venue = venues.get(session.venue or "")
     place = venue.place if venue else doc.programme.city
     detail = []
@@ -51,16 +52,26 @@ def _session_item(doc: m.ProgrammeDoc, session: m.Session) -> Item:
         sort_key=session.start.utc.isoformat())
 
 
-def days(doc: m.ProgrammeDoc, person: m.Participant, placed: set[str]) -> list[Day]:
-    """Everything the person does, grouped by local date and ordered in time."""
+def _session_items(doc: m.ProgrammeDoc) -> list[tuple[m.Session, date, Item]]:
+    """Every session of the programme as a line of its local day."""
+    venues = {v.id: v for v in doc.venues}
+    return [(s, s.start.wall.date(), _session_item(doc, s, venues)) for s in doc.sessions]
+
+
+def days(person: m.Participant, placed: set[str],
+         sessions: Iterable[tuple[m.Session, date, Item]]) -> list[Day]:
+    """Everything the person does, grouped by local date and ordered in time.
+
+    ``sessions`` are the programme's, from :func:`_session_items`.
+    """
     by_day: dict[date, list[Item]] = {}
 
     def add(day: date, item: Item) -> None:
         by_day.setdefault(day, []).append(item)
 
-    for session in doc.sessions:
+    for session, day, item in sessions:
         if session.plenary or session.id in placed:
-            add(session.start.wall.date(), _session_item(doc, session))
+            add(day, item)
     for leg in person.travel:
         arrive = (f"{leg.arrive.wall:%H:%M}" if leg.arrive.wall.date() == leg.depart.wall.date()
                   else f"{leg.arrive.wall:%a %d %b %H:%M}")
@@ -95,10 +106,16 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(doc: m.ProgrammeDoc, person: m.Participant, placed: set[str],
-           host: m.Partner | None) -> str:
-    """The page, escaped by the template engine (names come from web forms)."""
-    template = _environment().get_template("itinerary.html")
-    return template.render(
-        programme=doc.programme, person=person, days=days(doc, person, placed), host=host,
-    )
+class Pages:
+    """The pages of one programme's participants; each session's line is made once for all."""
+
+    def __init__(self, doc: m.ProgrammeDoc, host: m.Partner | None) -> None:
+        self.doc = doc
+        self.host = host
+        self._sessions = _session_items(doc)
+
+    def render(self, person: m.Participant, placed: set[str]) -> str:
+        """The page, escaped by the template engine (names come from web forms)."""
+        template = _environment().get_template("itinerary.html")
+        return template.render(programme=self.doc.programme, person=person,
+                               days=days(person, placed, self._sessions), host=self.host)

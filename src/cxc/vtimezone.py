@@ -331,6 +331,12 @@ def vtimezone(zone: str, first_year: int, last_year: int) -> Timezone:
     return component
 
 
+@lru_cache(maxsize=256)
+def vtimezone_bytes(zone: str, first_year: int, last_year: int) -> bytes:
+    """:func:`vtimezone` as icalendar serialises it, made once for the calendars that share it."""
+    return bytes(vtimezone(zone, first_year, last_year).to_ical())
+
+
 def add_vtimezones(cal: Calendar, zones: Iterable[str], first_year: int, last_year: int) -> None:
     """Put one VTIMEZONE per zone in ``cal``, sorted by name, before every other component.
 
@@ -361,4 +367,5 @@ __all__ = [
     "observances",
     "transitions",
     "vtimezone",
+    "vtimezone_bytes",
 ]
