@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING
 from . import ics, itinerary
 from . import model as m
 from .errors import ExportError, UsageError
-from .store import read_placements, read_world, write_transaction
+from .store import (
+    read_partnerships,
+    read_placements,
+    read_programmes,
+    read_snapshot,
+    write_transaction,
+)
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -130,15 +136,12 @@ def _make_private_dirs(folder: Path) -> None:
 
 def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
                  now: datetime | None = None) -> ExportSummary:
-    """Write every programme's calendars and itineraries, then remember what was sent."""
+    """Write every programme's calendars and itineraries, then remember what was sent.
+
+    Programmes are read, exported and let go one at a time, and what was sent waits
+    in temporary tables on disk: memory stays that of one programme at any scale.
+    """
     now = now or datetime.now(UTC)
-    world = read_world(db)
-    placements = read_placements(db)
-    exported = _exported_calendars(db)
-    docs = _programmes_to_export(world, programme, exported)
-    partners = world.partners
-    history = _history(db)
-    sent: dict[str, tuple[str, str, dict[str, ics.History]]] = {}
     writer = AtomicWriter(out)
     pages = 0
     cancelled = 0
@@ -149,46 +152,103 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
         except OSError as exc:
             raise ExportError(f"{out / path}: cannot write: {exc.strerror or exc}") from None
 
-    def calendar(encoder: ics.CalendarEncoder, key: str, pid: str, path: str, name: str,
-                 events: list[ics.CalEvent]) -> None:
-        nonlocal cancelled
-        stamped, updated = ics.sequence(events, history.get(key, {}), now)
-        cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
-        write(path, encoder.calendar(name, stamped))
-        sent[key] = (pid, path, updated)
+    with _exclusive(out), _Sent(db) as sent:
+        with read_snapshot(db.conn):  # one state of the store, however long the export takes
+            partnerships = read_partnerships(db)
+            partners = {p.id: p for p in partnerships[0].partners} if partnerships else {}
+            exported = _exported_calendars(db)
+            files = _programmes_to_export(db, programme, exported)
+            for doc in read_programmes(db, files):
+                pid = doc.programme.id
+                history = _history(db, pid)
 
-    # Each file is written as soon as it is made: memory stays that of one programme.
-    with _exclusive(out):
-        for doc in docs:
-            pid = doc.programme.id
-            host = partners.get(doc.programme.host)
-            events = ics.ProgrammeEvents(doc, host)
-            encoder = ics.CalendarEncoder()
-            calendar(encoder, f"{pid}/programme", pid, f"{pid}/programme.ics",
-                     doc.programme.title, events.programme())
-            placed_by_person: dict[str, set[str]] = {}
-            for (_, email), session in placements.get(pid, {}).items():
-                placed_by_person.setdefault(email, set()).add(session)
-            slugs = person_slugs(doc.participants)
-            pages_of = itinerary.Pages(doc, host)
-            produced: set[str] = set()
-            for person in doc.participants:
-                key = f"{pid}/person/{ics.person_token(person.key)}"
-                if key in produced:
-                    continue  # the same email twice is a duplicate-id error; export the first
-                produced.add(key)
-                placed = placed_by_person.get(person.key, set())
-                base = f"{pid}/participants/{slugs[person.key]}"
-                calendar(encoder, key, pid, f"{base}.ics",
-                         f"{doc.programme.title}: {person.name}", events.person(person, placed))
-                write(f"{base}.html", pages_of.render(person, placed).encode("utf-8"))
-                pages += 1
-            for key, (cal_pid, path) in exported.items():
-                if cal_pid == pid and key not in sent:  # withdrawn since the last export
-                    calendar(encoder, key, pid, path, doc.programme.title, [])
+                def calendar(key: str, path: str, name: str, events: list[ics.CalEvent]) -> None:
+                    nonlocal cancelled
+                    stamped, updated = ics.sequence(events, history.get(key, {}), now)
+                    cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
+                    write(path, encoder.calendar(name, stamped))
+                    sent.add(key, pid, path, updated)
+
+                host = partners.get(doc.programme.host)
+                events = ics.ProgrammeEvents(doc, host)
+                encoder = ics.CalendarEncoder()
+                calendar(f"{pid}/programme", f"{pid}/programme.ics", doc.programme.title,
+                         events.programme())
+                placed_by_person: dict[str, set[str]] = {}
+                for (_, email), session in read_placements(db, pid).items():
+                    placed_by_person.setdefault(email, set()).add(session)
+                slugs = person_slugs(doc.participants)
+                pages_of = itinerary.Pages(doc, host)
+                for person in doc.participants:
+                    key = f"{pid}/person/{ics.person_token(person.key)}"
+                    if key in sent:
+                        continue  # the same email twice is a duplicate-id error; export the first
+                    placed = placed_by_person.get(person.key, set())
+                    base = f"{pid}/participants/{slugs[person.key]}"
+                    calendar(key, f"{base}.ics", f"{doc.programme.title}: {person.name}",
+                             events.person(person, placed))
+                    write(f"{base}.html", pages_of.render(person, placed).encode("utf-8"))
+                    pages += 1
+                for key, (cal_pid, path) in exported.items():
+                    if cal_pid == pid and key not in sent:  # withdrawn since the last export
+                        calendar(key, path, doc.programme.title, [])
         writer.sync()  # before the store says the files were sent
-        _remember(db, sent)
-    return ExportSummary(len(docs), len(sent), pages, cancelled, out)
+        sent.remember()
+    return ExportSummary(len(files), len(sent), pages, cancelled, out)
+
+
+class _Sent:
+    """The calendars this export wrote and the history of their events, in temporary
+    tables (on disk, private to this connection) until the files are safely written."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.calendars: set[str] = set()
+
+    def __enter__(self) -> _Sent:
+        conn = self.db.conn
+        conn.execute("PRAGMA temp_store = FILE")
+        conn.execute("DROP TABLE IF EXISTS temp.sent_events")
+        conn.execute("DROP TABLE IF EXISTS temp.sent_calendars")
+        conn.execute("CREATE TEMP TABLE sent_events (calendar TEXT, uid TEXT, fingerprint TEXT, "
+                     "sequence INTEGER, stamp TEXT, body TEXT)")
+        conn.execute("CREATE TEMP TABLE sent_calendars (calendar TEXT PRIMARY KEY, "
+                     "programme TEXT, path TEXT)")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.db.conn.execute("DROP TABLE IF EXISTS temp.sent_events")
+        self.db.conn.execute("DROP TABLE IF EXISTS temp.sent_calendars")
+
+    def __contains__(self, calendar: str) -> bool:
+        return calendar in self.calendars
+
+    def __len__(self) -> int:
+        return len(self.calendars)
+
+    def add(self, calendar: str, programme: str, path: str,
+            events: dict[str, ics.History]) -> None:
+        self.calendars.add(calendar)
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT INTO temp.sent_events VALUES (?, ?, ?, ?, ?, ?)",
+            [(calendar, uid, h.fingerprint, h.sequence, h.stamp.isoformat(), h.body)
+             for uid, h in sorted(events.items())])
+        conn.execute("INSERT INTO temp.sent_calendars VALUES (?, ?, ?)",
+                     (calendar, programme, path))
+
+    def remember(self) -> None:
+        """Replace the history of every calendar sent, in one transaction."""
+        with write_transaction(self.db) as conn:
+            conn.execute("DELETE FROM exported_events WHERE calendar IN "
+                         "(SELECT calendar FROM temp.sent_calendars)")
+            conn.execute("INSERT INTO exported_events SELECT * FROM temp.sent_events "
+                         "ORDER BY rowid")
+            conn.execute(
+                "INSERT INTO exported_calendars (calendar, programme, path) "
+                "SELECT calendar, programme, path FROM temp.sent_calendars WHERE true "
+                "ON CONFLICT (calendar) DO UPDATE SET programme = excluded.programme, "
+                "path = excluded.path")
 
 
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp\Z")
@@ -223,23 +283,24 @@ def _exclusive(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _programmes_to_export(world: m.World, programme: str | None,
-                          exported: dict[str, tuple[str, str]]) -> list[m.ProgrammeDoc]:
+def _programmes_to_export(db: sqlite_utils.Database, programme: str | None,
+                          exported: dict[str, tuple[str, str]]) -> list[str]:
+    """The files of the programmes to export: the first file of each id, in id order."""
     seen: set[str] = set()
-    docs = []
+    files = []
     ever_sent = {pid for pid, _ in exported.values()}
-    for doc in world.programmes:
-        pid = doc.programme.id
+    rows = db.conn.execute("SELECT id, file, status FROM programmes ORDER BY id, file").fetchall()
+    for pid, file, status in rows:
         if pid in seen or (programme is not None and pid != programme):
             continue
         seen.add(pid)
-        if doc.programme.status == "cancelled" and pid not in ever_sent:
+        if status == "cancelled" and pid not in ever_sent:
             continue  # nothing was ever sent, so there is nothing to call off
-        docs.append(doc)
-    if programme is not None and not docs:
-        known = ", ".join(sorted({d.programme.id for d in world.programmes})) or "none"
+        files.append(file)
+    if programme is not None and not files:
+        known = ", ".join(sorted({pid for pid, _, _ in rows})) or "none"
         raise UsageError(f"no programme `{programme}` in the store (programmes: {known})")
-    return docs
+    return files
 
 
 def _exported_calendars(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]:
@@ -247,26 +308,13 @@ def _exported_calendars(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]
     return {calendar: (programme, path) for calendar, programme, path in rows}
 
 
-def _history(db: sqlite_utils.Database) -> dict[str, dict[str, ics.History]]:
+def _history(db: sqlite_utils.Database, programme: str) -> dict[str, dict[str, ics.History]]:
+    """Calendar -> uid -> what was last sent, for the calendars of ``programme``."""
     out: dict[str, dict[str, ics.History]] = {}
-    rows = db.conn.execute(
-        "SELECT calendar, uid, fingerprint, sequence, stamp, body FROM exported_events")
+    rows = db.conn.execute(  # keys are `<programme>/...`; ids hold no `/`, and `0` follows it
+        "SELECT calendar, uid, fingerprint, sequence, stamp, body FROM exported_events "
+        "WHERE calendar >= ? AND calendar < ?", (f"{programme}/", f"{programme}0"))
     for calendar, uid, fingerprint, seq, stamp, body in rows:
         out.setdefault(calendar, {})[uid] = ics.History(
             fingerprint, seq, datetime.fromisoformat(stamp), body)
     return out
-
-
-def _remember(db: sqlite_utils.Database,
-              sent: dict[str, tuple[str, str, dict[str, ics.History]]]) -> None:
-    with write_transaction(db) as conn:
-        for key, (pid, path, events) in sent.items():
-            conn.execute("DELETE FROM exported_events WHERE calendar = ?", (key,))
-            conn.executemany(
-                "INSERT INTO exported_events VALUES (?, ?, ?, ?, ?, ?)",
-                [(key, uid, h.fingerprint, h.sequence, h.stamp.isoformat(), h.body)
-                 for uid, h in sorted(events.items())])
-            conn.execute(
-                "INSERT INTO exported_calendars (calendar, programme, path) VALUES (?, ?, ?) "
-                "ON CONFLICT (calendar) DO UPDATE SET programme = excluded.programme, "
-                "path = excluded.path", (key, pid, path))

@@ -804,13 +804,11 @@ def read_partnerships(db: sqlite_utils.Database) -> list[m.PartnershipDoc]:
 # -- the plan -----------------------------------------------------------------
 
 
-def read_placements(db: sqlite_utils.Database) -> dict[str, dict[tuple[str, str], str]]:
-    """The stored plan: programme -> (slot, email) -> session."""
-    out: dict[str, dict[tuple[str, str], str]] = defaultdict(dict)
-    for programme, slot, session, email in db.conn.execute(
-            "SELECT programme, slot, session, email FROM placements"):
-        out[programme][(slot, email)] = session
-    return dict(out)
+def read_placements(db: sqlite_utils.Database,
+                    programme: str) -> dict[tuple[str, str], str]:
+    """The stored plan of a programme: (slot, email) -> session."""
+    return {(slot, email): session for slot, session, email in db.conn.execute(
+        "SELECT slot, session, email FROM placements WHERE programme = ?", (programme,))}
 
 
 def save_placements(db: sqlite_utils.Database,

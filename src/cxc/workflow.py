@@ -66,12 +66,12 @@ def plan_store(db: sqlite_utils.Database,
     files: dict[str, str] = {}
     with store.read_snapshot(db.conn):  # the plan starts from what was validated
         findings = validate_store(db)
-        previous = store.read_placements(db)
         for pid, file in store.programme_files(db, active=True):
             files.setdefault(pid, file)  # a repeated id is a duplicate-id error: plan the first
         plans = []
         for doc in store.read_programmes(db, files.values()):
-            plans.append(plan_programme(doc, previous.get(doc.programme.id)))
+            pid = doc.programme.id
+            plans.append(plan_programme(doc, store.read_placements(db, pid)))
             done()
     store.save_placements(db, {
         p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans})
