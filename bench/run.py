@@ -16,8 +16,8 @@ load         ``cxc load DATA`` into a fresh store  CSafeLoader + executemany, on
                                                    transaction, similar tables
 validate     ``cxc validate --format json``        --                                  < 2 s
 plan         ``cxc plan --format json``            --                                  (report)
-export       ``cxc export --out TMP`` (at EU       icalendar: the same number of       <= 1.5x
-             scale: a 100-programme sample)        events a calendar, to_ical, write
+export       ``cxc export --out TMP``, every        icalendar: the same number of       <= 1.5x
+             programme's calendars and pages       events a calendar, to_ical, write
 start-up     ``cxc --help``, best of 10            ``sqlite-utils --help``             <= 1.0x
 memory       peak RSS of each cxc command          --                                  < 300 MB
 ===========  ===================================  ==================================  ========
@@ -50,10 +50,6 @@ DATA = BENCH / "data"
 BIN = Path(sys.executable).parent
 SCALES = {"eu": (1000, 50_000), "small": (20, 1_000)}
 DEFAULT_REPEAT = {"eu": 1, "small": 3}
-DEFAULT_EXPORT_PROGRAMMES = {"eu": 100, "small": 0}
-"""At EU scale cxc export takes far longer than the ~10 minutes a run may take (see
-README.md), so by default it exports a sample of the programmes (every n-th file) loaded
-and planned into a store of their own; 0 exports them all."""
 STARTUP_REPEAT = 10
 SOURCE_DATE_EPOCH = "1700000000"
 
@@ -482,8 +478,6 @@ def run_benchmarks(args: argparse.Namespace) -> int:
 
         # export --------------------------------------------------------------------------
         sample = args.export_programmes
-        if sample is None:
-            sample = DEFAULT_EXPORT_PROGRAMMES[args.scale]
         base, label = db, "export"
         if sample and sample < c["programmes"]:
             base, label = export_sample(cxc, data, work, sample, env), \
@@ -592,8 +586,8 @@ def main(argv: list[str]) -> int:
                         help="a folder bench/generate.py made, used as it is (no --scale data)")
     parser.add_argument("--repeat", type=int, help="runs of each timed command (best kept)")
     parser.add_argument("--export-programmes", type=int, metavar="N",
-                        help="export a sample of N programmes (default: 100 at EU scale, "
-                             "all at small scale; 0: all)")
+                        help="export a sample of N programmes, every n-th file, loaded and "
+                             "planned into a store of their own (default: all)")
     parser.add_argument("--regenerate", action="store_true", help="generate the data again")
     parser.add_argument("--plan-solver", action="store_true",
                         help="also run bench/bench_plan.py (needs scipy, from the test extras)")
