@@ -311,6 +311,8 @@ def test_a_failed_first_load_creates_no_store(run_cxc: Runner, write: Write, db:
 
     assert result.code == 2
     assert not db.exists()
+    # nor the store it was building aside, nor its journal
+    assert sorted(p.name for p in db.parent.iterdir()) == ["broken.yaml"]
 
 
 # -- re-loading (in process: the subprocess tests above cover the real entry point) ------------

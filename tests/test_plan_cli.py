@@ -188,7 +188,7 @@ def test_plan_without_paths_uses_the_store_and_a_missing_store_is_a_clear_error(
     assert not db.exists()
 
 
-def test_load_and_plan_show_their_progress_on_a_terminal_only(
+def test_load_plan_and_export_show_their_progress_on_a_terminal_only(
         run: Runner, partnership_file: Path, programme_file: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from cxc import cli
@@ -212,3 +212,12 @@ def test_load_and_plan_show_their_progress_on_a_terminal_only(
     assert exit_.value.code == 0
     assert "loading" in shown.getvalue() and "planning" in shown.getvalue()
     assert json.loads(out.getvalue())["programmes"]  # the plan itself still goes to stdout
+
+    shown.seek(0)
+    shown.truncate()
+    monkeypatch.setattr(sys, "argv", ["cxc", "--db", str(partnership_file.parent / "cxc.db"),
+                                      "export", "--out", str(partnership_file.parent / "out")])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code == 0
+    assert "exporting" in shown.getvalue()

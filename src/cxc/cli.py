@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NamedTuple, NoReturn
 
 import typer
 
@@ -55,22 +55,42 @@ def root(
     db: Annotated[Path, typer.Option(
         "--db", envvar="CXC_DB", help="The SQLite store.", show_default=True,
     )] = Path("cxc.db"),
+    busy_timeout: Annotated[float | None, typer.Option(
+        "--busy-timeout", envvar="CXC_BUSY_TIMEOUT", min=0, metavar="SECONDS",
+        help="How long to wait for another cxc writing the store (default: 60).",
+    )] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.",
     )] = False,
 ) -> None:
     """Programme manager for European cluster exchanges: load, check, plan, export, report."""
-    ctx.obj = db
+    ctx.obj = Settings(db, busy_timeout)
+
+
+class Settings(NamedTuple):
+    """The options every command shares."""
+
+    db: Path
+    busy_timeout: float | None
+    """None: the store's default."""
+
+    def store_options(self) -> dict[str, Any]:
+        return {} if self.busy_timeout is None else {"busy_timeout_s": self.busy_timeout}
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings(Path("cxc.db"), None)
 
 
 def _db_path(ctx: typer.Context) -> Path:
-    return Path(ctx.obj or "cxc.db")
+    return _settings(ctx).db
 
 
 def _open(ctx: typer.Context, *, create: bool = True) -> Any:
     from . import store
 
-    return store.open_store(_db_path(ctx), create=create)
+    settings = _settings(ctx)
+    return store.open_store(settings.db, create=create, **settings.store_options())
 
 
 def _err_console() -> Any:
@@ -84,27 +104,27 @@ PROGRESS_AFTER_S = 1.0
 
 
 @contextmanager
-def _progress(description: str, steps: int) -> Iterator[Callable[[], None]]:
-    """Count steps done by calling what this yields: a progress bar on a terminal's stderr,
-    shown once the steps have taken a second; nothing at all elsewhere."""
+def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    """What a long step calls with (steps done, steps in all): a progress bar on a terminal's
+    stderr, shown once the step has taken PROGRESS_AFTER_S; nothing at all elsewhere."""
     if not sys.stderr.isatty():
-        yield lambda: None
+        yield lambda done, total: None
         return
     import time
 
     from rich.progress import Progress
 
     progress = Progress(console=_err_console(), transient=True)
-    task = progress.add_task(description, total=steps)
+    task = progress.add_task(description, total=None)
     show_at = time.monotonic() + PROGRESS_AFTER_S
 
-    def done() -> None:
-        progress.advance(task)
+    def advance(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
         if not progress.live.is_started and time.monotonic() >= show_at:
             progress.start()
 
     try:
-        yield done
+        yield advance
     finally:
         progress.stop()
 
@@ -120,8 +140,10 @@ def _load(ctx: typer.Context, paths: list[Path]) -> Any:
     from .workflow import find_files
 
     found = find_files(paths)  # before any store exists: a wrong path leaves none behind
-    with _progress("loading", len(found.paths)) as done:
-        return store.load_into(_db_path(ctx), lambda: found.documents(done), found.displays)
+    with _progress("loading") as progress:
+        settings = _settings(ctx)
+        return store.load_into(settings.db, lambda: found.documents(progress), found.displays,
+                               **settings.store_options())
 
 
 @app.command()
@@ -175,9 +197,8 @@ def plan(
     if paths:
         _load(ctx, paths)
     db = _open(ctx, create=False)
-    programmes = len({pid for pid, _ in store.programme_files(db, active=True)})
-    with _progress("planning", programmes) as done:
-        outcome = plan_store(db, done)
+    with _progress("planning") as progress:
+        outcome = plan_store(db, progress)
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
@@ -200,7 +221,8 @@ def export(
     from .export import export_store
 
     db = _open(ctx, create=False)
-    summary = export_store(db, out, programme, now=_source_date())
+    with _progress("exporting") as progress:
+        summary = export_store(db, out, programme, now=_source_date(), progress=progress)
     _err_console().print(
         f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}: "
         f"{summary.calendars} calendars, {summary.pages} itineraries"

@@ -22,11 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from . import ics, itinerary
 from . import model as m
 from .errors import ExportError, UsageError
+from .progress import Progress, no_progress
 from .store import (
     read_partnerships,
     read_placements,
@@ -135,66 +136,80 @@ def _make_private_dirs(folder: Path) -> None:
 
 
 def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
-                 now: datetime | None = None) -> ExportSummary:
+                 now: datetime | None = None, progress: Progress = no_progress) -> ExportSummary:
     """Write every programme's calendars and itineraries, then remember what was sent.
 
     Programmes are read, exported and let go one at a time, and what was sent waits
     in temporary tables on disk: memory stays that of one programme at any scale.
+    ``progress`` hears (programmes exported, programmes to export) after each.
     """
-    now = now or datetime.now(UTC)
-    writer = AtomicWriter(out)
-    pages = 0
-    cancelled = 0
-
-    def write(path: str, data: bytes) -> None:
-        try:
-            writer.write(path, data)
-        except OSError as exc:
-            raise ExportError(f"{out / path}: cannot write: {exc.strerror or exc}") from None
-
     with _exclusive(out), _Sent(db) as sent:
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
             partnerships = read_partnerships(db)
-            partners = {p.id: p for p in partnerships[0].partners} if partnerships else {}
-            exported = _exported_calendars(db)
-            files = _programmes_to_export(db, programme, exported)
-            for doc in read_programmes(db, files):
-                pid = doc.programme.id
-                history = _history(db, pid)
-
-                def calendar(key: str, path: str, name: str, events: list[ics.CalEvent]) -> None:
-                    nonlocal cancelled
-                    stamped, updated = ics.sequence(events, history.get(key, {}), now)
-                    cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
-                    write(path, encoder.calendar(name, stamped))
-                    sent.add(key, pid, path, updated)
-
-                host = partners.get(doc.programme.host)
-                events = ics.ProgrammeEvents(doc, host)
-                encoder = ics.CalendarEncoder()
-                calendar(f"{pid}/programme", f"{pid}/programme.ics", doc.programme.title,
-                         events.programme())
-                placed_by_person: dict[str, set[str]] = {}
-                for (_, email), session in read_placements(db, pid).items():
-                    placed_by_person.setdefault(email, set()).add(session)
-                slugs = person_slugs(doc.participants)
-                pages_of = itinerary.Pages(doc, host)
-                for person in doc.participants:
-                    key = f"{pid}/person/{ics.person_token(person.key)}"
-                    if key in sent:
-                        continue  # the same email twice is a duplicate-id error; export the first
-                    placed = placed_by_person.get(person.key, set())
-                    base = f"{pid}/participants/{slugs[person.key]}"
-                    calendar(key, f"{base}.ics", f"{doc.programme.title}: {person.name}",
-                             events.person(person, placed))
-                    write(f"{base}.html", pages_of.render(person, placed).encode("utf-8"))
-                    pages += 1
-                for key, (cal_pid, path) in exported.items():
-                    if cal_pid == pid and key not in sent:  # withdrawn since the last export
-                        calendar(key, path, doc.programme.title, [])
-        writer.sync()  # before the store says the files were sent
+            exporter = _Exporter(
+                db, AtomicWriter(out), sent, now or datetime.now(UTC),
+                {p.id: p for p in partnerships[0].partners} if partnerships else {})
+            files = _programmes_to_export(db, programme, exporter.exported)
+            for count, doc in enumerate(read_programmes(db, files), 1):
+                exporter.programme(doc)
+                progress(count, len(files))
+        exporter.writer.sync()  # before the store says the files were sent
         sent.remember()
-    return ExportSummary(len(files), len(sent), pages, cancelled, out)
+    return ExportSummary(len(files), len(sent), exporter.pages, exporter.cancelled, out)
+
+
+class _Exporter:
+    """Writes one programme after another: its calendar, and each participant's files."""
+
+    def __init__(self, db: sqlite_utils.Database, writer: AtomicWriter, sent: _Sent,
+                 now: datetime, partners: dict[str, m.Partner]) -> None:
+        self.db = db
+        self.writer = writer
+        self.sent = sent
+        self.now = now
+        self.partners = partners
+        self.exported = _exported_calendars(db)
+        self.pages = 0
+        self.cancelled = 0
+
+    def programme(self, doc: m.ProgrammeDoc) -> None:
+        pid, title = doc.programme.id, doc.programme.title
+        history = _history(self.db, pid)
+        host = self.partners.get(doc.programme.host)
+        events = ics.ProgrammeEvents(doc, host)
+        encoder = ics.CalendarEncoder()
+
+        def calendar(key: str, path: str, name: str, made: list[ics.CalEvent]) -> None:
+            stamped, updated = ics.sequence(made, history.get(key, {}), self.now)
+            self.cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
+            self._write(path, encoder.calendar(name, stamped))
+            self.sent.add(key, pid, path, updated)
+
+        calendar(f"{pid}/programme", f"{pid}/programme.ics", title, events.programme())
+        placed_by_person: dict[str, set[str]] = {}
+        for (_, email), session in read_placements(self.db, pid).items():
+            placed_by_person.setdefault(email, set()).add(session)
+        slugs = person_slugs(doc.participants)
+        pages = itinerary.Pages(doc, host)
+        for person in doc.participants:
+            key = f"{pid}/person/{ics.person_token(person.key)}"
+            if key in self.sent:
+                continue  # the same email twice is a duplicate-id error; export the first
+            placed = placed_by_person.get(person.key, set())
+            base = f"{pid}/participants/{slugs[person.key]}"
+            calendar(key, f"{base}.ics", f"{title}: {person.name}", events.person(person, placed))
+            self._write(f"{base}.html", pages.render(person, placed).encode("utf-8"))
+            self.pages += 1
+        for key, (sent_pid, path) in self.exported.items():
+            if sent_pid == pid and key not in self.sent:  # withdrawn since the last export
+                calendar(key, path, title, [])
+
+    def _write(self, path: str, data: bytes) -> None:
+        try:
+            self.writer.write(path, data)
+        except OSError as exc:
+            raise ExportError(
+                f"{self.writer.root / path}: cannot write: {exc.strerror or exc}") from None
 
 
 class _Sent:
@@ -205,7 +220,7 @@ class _Sent:
         self.db = db
         self.calendars: set[str] = set()
 
-    def __enter__(self) -> _Sent:
+    def __enter__(self) -> Self:
         conn = self.db.conn
         conn.execute("PRAGMA temp_store = FILE")
         conn.execute("DROP TABLE IF EXISTS temp.sent_events")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 from . import model as m
 from .countries import EU_ALIASES, ISO_COUNTRIES
 from .errors import FormatError, Problem, UsageError
+from .progress import Progress, no_progress
 from .yamlnodes import (
     NULL_TAG,
     describe,
@@ -89,16 +90,16 @@ def display_name(path: Path) -> str:
 
 
 def read_documents(
-    paths: Iterable[Path], done: Callable[[], None] = lambda: None,
+    paths: Sequence[Path], progress: Progress = no_progress,
 ) -> Iterator[m.Document]:
     """Each file's document in turn, while every file so far is well formed.
 
     After a broken file the others are still read, for their problems, but no
     longer yielded; at the end one FormatError carries the problems of all files.
-    ``done`` is called after each file.
+    ``progress`` hears (files read, files in all) after each file.
     """
     problems: list[Problem] = []
-    for path in paths:
+    for count, path in enumerate(paths, 1):
         try:
             document = read_file(path)
         except FormatError as exc:
@@ -106,7 +107,7 @@ def read_documents(
         else:
             if not problems:
                 yield document
-        done()
+        progress(count, len(paths))
     if problems:
         raise FormatError(problems)
 

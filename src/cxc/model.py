@@ -1,16 +1,17 @@
 """The things a coordinator describes in YAML, as typed immutable values.
 
 The loader builds these from files; the store writes them to SQLite and reads
-them back; rules, planning and exports work on them without knowing where they
-came from.
+them back, a programme at a time; planning and exports work on them without
+knowing where they came from. (The rules ask the store in SQL instead.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 PROGRAMME_KINDS = ("study_visit", "cxc", "deep_dive_day")
@@ -44,7 +45,7 @@ class Source:
 NOWHERE = Source("")
 
 
-@lru_cache(maxsize=None)
+@cache
 def zone_info(name: str) -> ZoneInfo:
     """The zone called ``name``, kept for the whole command.
 
@@ -278,28 +279,6 @@ class ProgrammeDoc:
 Document = PartnershipDoc | ProgrammeDoc
 
 
-@dataclass(frozen=True)
-class World:
-    """Everything in the store, as read back for rules, planning and export."""
-
-    partnership: PartnershipDoc | None
-    programmes: tuple[ProgrammeDoc, ...] = ()
-    extra_partnerships: tuple[PartnershipDoc, ...] = field(default=())
-    """Any partnership file beyond the first (the store holds one; a rule says so)."""
-
-    @property
-    def partners(self) -> dict[str, Partner]:
-        if self.partnership is None:
-            return {}
-        return {p.id: p for p in self.partnership.partners}
-
-    def programme(self, programme_id: str) -> ProgrammeDoc | None:
-        for doc in self.programmes:
-            if doc.programme.id == programme_id:
-                return doc
-        return None
-
-
 def session_capacity(session: Session, venues: Mapping[str, Venue]) -> int | None:
     """The seats of a session: its own capacity, else its venue's, else unlimited (None)."""
     if session.capacity is not None:
@@ -308,9 +287,17 @@ def session_capacity(session: Session, venues: Mapping[str, Venue]) -> int | Non
     return venue.capacity if venue is not None else None
 
 
-def slots_of(sessions: Iterable[Session]) -> dict[str, list[Session]]:
+class InSlot(Protocol):
+    @property
+    def slot(self) -> str | None: ...
+
+
+SessionLike = TypeVar("SessionLike", bound=InSlot)
+
+
+def slots_of(sessions: Iterable[SessionLike]) -> dict[str, list[SessionLike]]:
     """The parallel sessions grouped by slot, in the order given; plenary sessions left out."""
-    slots: dict[str, list[Session]] = {}
+    slots: dict[str, list[SessionLike]] = {}
     for session in sessions:
         if session.slot is not None:
             slots.setdefault(session.slot, []).append(session)

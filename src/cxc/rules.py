@@ -374,11 +374,7 @@ def slot_infeasible(facts: Facts) -> Iterator[Finding]:
     chosen = _fixed_choices(facts)
     for file, sessions in facts.sessions.items():
         people = attendees.get(file, 0)
-        slots: dict[str, list[SessionRow]] = defaultdict(list)
-        for s in sessions:
-            if s.slot is not None:
-                slots[s.slot].append(s)
-        for slot, parallel in sorted(slots.items()):
+        for slot, parallel in sorted(m.slots_of(sessions).items()):
             seats = [s.seats for s in parallel]
             total = sum(n for n in seats if n is not None)
             if None not in seats and total < people:
@@ -502,13 +498,9 @@ def misses_sessions(facts: Facts) -> Iterator[Finding]:
         gone = _epoch(gone_text) if gone_text is not None else None
         sessions = facts.sessions[file]
         plenaries = [[s] for s in sessions if s.plenary]
-        slots: dict[str, list[SessionRow]] = defaultdict(list)
-        for s in sessions:
-            if s.slot is not None:
-                slots[s.slot].append(s)
         fixed = set(json.loads(choices))
         groups = plenaries + [[s for s in group if s.id in fixed][:1] or group
-                              for _, group in sorted(slots.items())]
+                              for _, group in sorted(m.slots_of(sessions).items())]
         missed = [group[0] for group in groups
                   if all((here is not None and s.start < here)
                          or (gone is not None and s.end > gone) for s in group)]

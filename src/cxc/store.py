@@ -31,8 +31,11 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 10_000
-"""How long a command waits for another cxc writing the same store before giving up."""
+BUSY_TIMEOUT_S = 60.0
+"""How long a command waits, by default, for another cxc writing the same store.
+
+A load holds the store while it reads its files (it writes each as it is read),
+some ten seconds for a thousand programmes: a minute covers that with room."""
 
 SCHEMA = """
 CREATE TABLE files (
@@ -240,8 +243,12 @@ PROGRAMME_TABLES = (
 )
 
 
-def open_store(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (creating it owner-only if need be) and migrate the store at ``path``."""
+def open_store(path: Path | str, *, create: bool = True,
+               busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite_utils.Database:
+    """Open (creating it owner-only if need be) and migrate the store at ``path``.
+
+    A command waits up to ``busy_timeout_s`` for another cxc writing the store.
+    """
     import sqlite_utils
 
     path = Path(path)
@@ -258,11 +265,11 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite_utils.Databas
     elif path.is_dir():
         raise StoreError(f"{path}: is a folder; --db names the store's file")
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
     except sqlite3.Error as exc:
-        raise StoreError(_store_message(path, exc)) from None
+        raise StoreError(_store_message(path, exc, busy_timeout_s)) from None
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA secure_delete = ON")  # `cxc forget` leaves no bytes behind
         version = _schema_version(conn, path)  # before any write: a stranger's file stays as it is
@@ -273,7 +280,7 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite_utils.Databas
             _migrate(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(_store_message(path, exc)) from None
+        raise StoreError(_store_message(path, exc, busy_timeout_s)) from None
     except StoreError:
         conn.close()
         raise
@@ -282,11 +289,11 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite_utils.Databas
     return sqlite_utils.Database(conn)
 
 
-def _store_message(path: Path, exc: sqlite3.Error) -> str:
+def _store_message(path: Path, exc: sqlite3.Error, waited_s: float) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return (f"{path}: the store is busy (another cxc is writing it); "
-                f"waited {BUSY_TIMEOUT_MS // 1000} s, try again when it has finished")
+                f"waited {waited_s:g} s, try again when it has finished")
     if "not a database" in text or "malformed" in text:
         return f"{path}: not a cxc store (or a damaged one): {text}"
     return f"{path}: {text}"
@@ -339,7 +346,7 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise StoreError(_store_message(Path(db_path(db)), exc)) from None
+        raise StoreError(_store_message(Path(db_path(db)), exc, _busy_timeout_s(conn))) from None
     try:
         yield conn
     except BaseException:
@@ -349,7 +356,11 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]
         conn.execute("COMMIT")
     except sqlite3.OperationalError as exc:
         conn.execute("ROLLBACK")
-        raise StoreError(_store_message(Path(db_path(db)), exc)) from None
+        raise StoreError(_store_message(Path(db_path(db)), exc, _busy_timeout_s(conn))) from None
+
+
+def _busy_timeout_s(conn: sqlite3.Connection) -> float:
+    return float(conn.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000
 
 
 def db_path(db: sqlite_utils.Database) -> str:
@@ -369,7 +380,8 @@ class LoadSummary:
 
 
 def load_into(path: Path, documents: Callable[[], Iterable[m.Document]],
-              displays: Mapping[str, str]) -> LoadSummary:
+              displays: Mapping[str, str],
+              busy_timeout_s: float = BUSY_TIMEOUT_S) -> LoadSummary:
     """Load ``documents()`` into the store at ``path``, creating the store if need be.
 
     A new store is built aside, under a hidden name, and linked into place once its
@@ -377,7 +389,7 @@ def load_into(path: Path, documents: Callable[[], Iterable[m.Document]],
     other cxc ever opens a store that is about to vanish.
     """
     if path.exists():
-        return load(open_store(path), documents(), displays)
+        return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays)
     staged = _staged_store(path)
     try:
         db = open_store(staged)
@@ -389,7 +401,7 @@ def load_into(path: Path, documents: Callable[[], Iterable[m.Document]],
         try:
             os.link(staged, path)
         except OSError:  # another cxc created the store meanwhile, or this disk has no links
-            return load(open_store(path), documents(), displays)
+            return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays)
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{staged}{suffix}").unlink(missing_ok=True)
@@ -668,15 +680,6 @@ def _day(text: str) -> date:
 
 def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
     return m.LocalTime.known(datetime.fromisoformat(wall), zone, datetime.fromisoformat(utc))
-
-
-def read_world(db: sqlite_utils.Database) -> m.World:
-    """Everything in the store as documents, programmes in id order, in one snapshot."""
-    with read_snapshot(db.conn):
-        partnerships = read_partnerships(db)
-        programmes = tuple(read_programmes(db))
-    first = partnerships[0] if partnerships else None
-    return m.World(first, programmes, tuple(partnerships[1:]))
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from . import loader, rules, store
 from .errors import Finding, UsageError
 from .model import Document
+from .progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -25,9 +26,9 @@ class InputFiles:
     displays: dict[str, str]
     """Absolute path -> the path as the user should read it."""
 
-    def documents(self, done: Callable[[], None] = lambda: None) -> Iterator[Document]:
+    def documents(self, progress: Progress = no_progress) -> Iterator[Document]:
         """Each file's document in turn; FormatError, at the end, carries every problem of every file."""
-        return loader.read_documents(self.paths, done)
+        return loader.read_documents(self.paths, progress)
 
 
 def find_files(paths: Sequence[Path]) -> InputFiles:
@@ -54,12 +55,12 @@ class PlanOutcome:
 
 
 def plan_store(db: sqlite_utils.Database,
-               done: Callable[[], None] = lambda: None) -> PlanOutcome:
+               progress: Progress = no_progress) -> PlanOutcome:
     """Validate, plan every programme that is not cancelled, keep the plan in the store.
 
     A re-plan starts from the stored plan, so people who already have their
     calendars move only when they must. Programmes are read and planned one at a time;
-    ``done`` is called after each.
+    ``progress`` hears (programmes planned, programmes to plan) after each.
     """
     from .plan import plan_programme
 
@@ -72,7 +73,7 @@ def plan_store(db: sqlite_utils.Database,
         for doc in store.read_programmes(db, files.values()):
             pid = doc.programme.id
             plans.append(plan_programme(doc, store.read_placements(db, pid)))
-            done()
+            progress(len(plans), len(files))
     store.save_placements(db, {
         p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans})
     kept = [f for f in findings
