@@ -516,6 +516,16 @@ def test_venue_geo_is_written_with_a_semicolon(story: Story) -> None:
 # --- the update story --------------------------------------------------------
 
 
+def test_each_calendar_is_exactly_what_icalendar_writes_for_it(story: Story) -> None:
+    """cxc joins the bytes icalendar gave for each event (encoded once per programme):
+    the file must be what icalendar writes for the whole calendar it holds."""
+    from icalendar import Calendar
+
+    checked = [name for name, data in all_ics(story)
+               if Calendar.from_ical(data).to_ical() == data]
+    assert checked == [name for name, _ in all_ics(story)]
+
+
 def test_exporting_the_same_store_again_gives_the_same_bytes(story: Story) -> None:
     first, second = files(story.out), files(story.again)
     assert sorted(first) == sorted(second)
