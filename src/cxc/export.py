@@ -29,7 +29,7 @@ from . import model as m
 from .errors import ExportError, UsageError
 from .progress import Progress, no_progress
 from .store import (
-    read_partnerships,
+    read_partners,
     read_placements,
     read_programmes,
     read_snapshot,
@@ -145,10 +145,8 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     """
     with _exclusive(out), _Sent(db) as sent:
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
-            partnerships = read_partnerships(db)
-            exporter = _Exporter(
-                db, AtomicWriter(out), sent, now or datetime.now(UTC),
-                {p.id: p for p in partnerships[0].partners} if partnerships else {})
+            exporter = _Exporter(db, AtomicWriter(out), sent, now or datetime.now(UTC),
+                                 read_partners(db))
             files = _programmes_to_export(db, programme, exporter.exported)
             for count, doc in enumerate(read_programmes(db, files), 1):
                 exporter.programme(doc)

@@ -70,6 +70,11 @@ class Facts:
         return self._by_id[file]
 
     @cached_property
+    def attendees(self) -> dict[str, int]:
+        """File -> how many registrations it holds."""
+        return dict(self.rows("SELECT file, count(*) FROM registrations GROUP BY file"))
+
+    @cached_property
     def sessions(self) -> dict[str, list[SessionRow]]:
         """The sessions of each checked programme file, in file order."""
         out: dict[str, list[SessionRow]] = defaultdict(list)
@@ -336,13 +341,8 @@ def quota_exceeded(facts: Facts) -> Iterator[Finding]:
                        f"{count}", facts.at(file, line), pid)
 
 
-def _attendees(facts: Facts) -> dict[str, int]:
-    return {file: int(n) for file, n in facts.rows(
-        "SELECT file, count(*) FROM registrations GROUP BY file")}
-
-
 def venue_over_capacity(facts: Facts) -> Iterator[Finding]:
-    attendees = _attendees(facts)
+    attendees = facts.attendees
     for file, sessions in facts.sessions.items():
         people = attendees.get(file, 0)
         for s in sessions:
@@ -370,7 +370,7 @@ def slot_infeasible(facts: Facts) -> Iterator[Finding]:
         yield _finding(rule, f"{email} is fixed to {count} sessions of slot `{slot}`; choose "
                        f"one", facts.at(file, line), pid,
                        participant=email)
-    attendees = _attendees(facts)
+    attendees = facts.attendees
     chosen = _fixed_choices(facts)
     for file, sessions in facts.sessions.items():
         people = attendees.get(file, 0)

@@ -773,35 +773,17 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.Prog
     )
 
 
-def read_partnerships(db: sqlite_utils.Database) -> list[m.PartnershipDoc]:
-    """The partnership files in the store (it holds one; a rule reports any other)."""
+def read_partners(db: sqlite_utils.Database) -> dict[str, m.Partner]:
+    """The partners of the store's partnership by id (of its first file, should two define it)."""
     conn = db.conn
     shown = _displays(conn)
-    docs = []
-    for row in _rows(conn, "SELECT * FROM partnership ORDER BY file"):
-        f = row["file"]
-
-        def at(line: int | None, display: str = shown.get(f, f)) -> m.Source:
-            return m.Source(display, line or 0)
-
-        docs.append(m.PartnershipDoc(
-            f,
-            m.Partnership(row["id"], row["name"], row["funding"], _day(row["start"]),
-                          _day(row["end"]), at(row["line"])),
-            tuple(m.Partner(
-                p["id"], p["name"], p["country"], p["city"], p["timezone"],
-                m.Contact(p["contact_name"], p["contact_email"], p["contact_phone"])
-                if p["contact_name"] or p["contact_email"] or p["contact_phone"] else None,
-                at(p["line"]))
-                for p in _rows(conn, "SELECT * FROM partners WHERE file = ? ORDER BY rowid", f)),
-            tuple(m.Target(t["key"], t["count"], at(t["line"]))
-                  for t in _rows(conn, "SELECT * FROM targets WHERE file = ? ORDER BY rowid", f)),
-            tuple(m.Activity(a["kind"], a["partner"], _day(a["date"]), a["title"], a["url"],
-                             at(a["line"]))
-                  for a in _rows(conn, "SELECT * FROM activities WHERE file = ? ORDER BY rowid",
-                                 f)),
-        ))
-    return docs
+    return {p["id"]: m.Partner(
+        p["id"], p["name"], p["country"], p["city"], p["timezone"],
+        m.Contact(p["contact_name"], p["contact_email"], p["contact_phone"])
+        if p["contact_name"] or p["contact_email"] or p["contact_phone"] else None,
+        m.Source(shown.get(p["file"], p["file"]), p["line"] or 0))
+        for p in _rows(conn, "SELECT * FROM partners WHERE file = "
+                       "(SELECT min(file) FROM partnership) ORDER BY rowid")}
 
 
 # -- the plan -----------------------------------------------------------------

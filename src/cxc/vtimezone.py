@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cxc.errors import ExportError
+from cxc.model import zone_info as model_zone_info
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Timezone
@@ -125,7 +126,7 @@ class Observance:
 def zone_info(zone: str) -> ZoneInfo:
     """The zoneinfo zone named ``zone``, or an :class:`ExportError` saying how to fix the name."""
     try:
-        return ZoneInfo(zone)
+        return model_zone_info(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ExportError(
             f"unknown time zone {zone!r}: use an IANA name such as 'Europe/Paris'"
