@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from icalendar import Calendar, Event
 
 from cxc.errors import ExportError
-from cxc.vtimezone import add_vtimezones, observances, vtimezone
+from cxc.vtimezone import observances, vtimezone
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVATE = "cxc-test-"
@@ -103,6 +103,8 @@ def make_calendar(zones: Iterable[str], first: int, last: int, *, events: bool =
     cal = Calendar()
     cal.add("PRODID", "-//cxc//tests//EN")
     cal.add("VERSION", "2.0")
+    for zone in sorted(set(zones)):  # before the events, as cxc's calendars have them
+        cal.add_component(vtimezone(zone, first, last))
     for uid, wall, zone, _ in EVENTS if events else ():
         event = Event()
         event.add("UID", uid)
@@ -111,7 +113,6 @@ def make_calendar(zones: Iterable[str], first: int, last: int, *, events: bool =
         event.add("DTEND", wall.replace(tzinfo=ZoneInfo(zone)) + timedelta(hours=1))
         event.add("SUMMARY", uid)
         cal.add_component(event)
-    add_vtimezones(cal, zones, first, last)
     return cal
 
 
@@ -438,24 +439,7 @@ def test_ical_strict_parser_accepts_the_calendar_with_iana_tzids() -> None:
     assert len(calendar.events) == len(EVENTS)
 
 
-# --- add_vtimezones ----------------------------------------------------------
-
-
-def test_add_vtimezones_puts_sorted_rrule_zones_before_events_and_replaces_rdate_ones() -> None:
-    cal = make_calendar([], FIRST, LAST, events=True)
-    cal.add_missing_timezones()  # RDATE zones with a COMMENT, to be replaced
-    zones = sorted({zone for *_, zone, _ in EVENTS})
-    add_vtimezones(cal, reversed(zones), 2023, 2024)
-
-    names = [c.name for c in cal.subcomponents]
-    assert names == ["VTIMEZONE"] * len(zones) + ["VEVENT"] * len(EVENTS)
-    assert [str(c["TZID"]) for c in cal.walk("VTIMEZONE")] == zones
-    assert cal.get_missing_tzids() == set()
-    text = cal.to_ical()
-    assert b"COMMENT" not in text and b"RDATE" not in text
-    again = make_calendar([], FIRST, LAST, events=True)
-    add_vtimezones(again, zones, 2023, 2024)
-    assert again.to_ical() == text
+# --- the module --------------------------------------------------------------
 
 
 def test_unknown_zone_is_an_export_error() -> None:

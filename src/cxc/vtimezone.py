@@ -30,7 +30,7 @@ from cxc.errors import ExportError
 from cxc.model import zone_info as model_zone_info
 
 if TYPE_CHECKING:
-    from icalendar import Calendar, Timezone
+    from icalendar import Timezone
 
 STANDARD = "STANDARD"
 DAYLIGHT = "DAYLIGHT"
@@ -338,24 +338,6 @@ def vtimezone_bytes(zone: str, first_year: int, last_year: int) -> bytes:
     return bytes(vtimezone(zone, first_year, last_year).to_ical())
 
 
-def add_vtimezones(cal: Calendar, zones: Iterable[str], first_year: int, last_year: int) -> None:
-    """Put one VTIMEZONE per zone in ``cal``, sorted by name, before every other component.
-
-    A VTIMEZONE already in ``cal`` with one of these TZIDs is replaced; other
-    VTIMEZONEs are kept, ahead of the new ones.
-    """
-    wanted = sorted(set(zones))
-    built = [vtimezone(zone, first_year, last_year) for zone in wanted]
-    kept = [
-        c for c in cal.subcomponents if not (c.name == "VTIMEZONE" and str(c.get("TZID")) in wanted)
-    ]
-    cal.subcomponents[:] = (
-        [c for c in kept if c.name == "VTIMEZONE"]
-        + built
-        + [c for c in kept if c.name != "VTIMEZONE"]
-    )
-
-
 __all__ = [
     "DAYLIGHT",
     "STANDARD",
@@ -363,7 +345,6 @@ __all__ = [
     "Transition",
     "YearlyRule",
     "ZoneState",
-    "add_vtimezones",
     "byday_weeks",
     "observances",
     "transitions",
