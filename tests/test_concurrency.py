@@ -89,7 +89,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Data:
     # one partnership file, named by both halves: the partnership of the store is the same
     partnership = root / "partnership.yaml"
     shutil.copy(generated / "partnership.yaml", partnership)
-    base = root / "base.db"
+    (root / "store").mkdir()  # apart from the data: its file paths are kept absolute
+    base = root / "store" / "base.db"
     cxc(base, "load", partnership)
     return Data(root, first, second, base)
 

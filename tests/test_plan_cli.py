@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import PROGRAMME, PROGRAMME_ID, Runner, data, dump, edit
 
 Write = Callable[[str, str], Path]

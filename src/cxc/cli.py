@@ -139,11 +139,11 @@ def _load(ctx: typer.Context, paths: list[Path]) -> Any:
     from . import store
     from .workflow import find_files
 
-    found = find_files(paths)  # before any store exists: a wrong path leaves none behind
+    settings = _settings(ctx)
+    found = find_files(paths, settings.db)  # before any store exists: a wrong path leaves none
     with _progress("loading") as progress:
-        settings = _settings(ctx)
         return store.load_into(settings.db, lambda: found.documents(progress), found.displays,
-                               **settings.store_options())
+                               found.mirrored, **settings.store_options())
 
 
 @app.command()
@@ -159,7 +159,9 @@ def load(
         f"loaded {summary.files} file{'s' * (summary.files != 1)}: "
         f"{summary.programmes} programme{'s' * (summary.programmes != 1)}, "
         f"{summary.sessions} sessions, {summary.participants} registrations "
-        f"into {_db_path(ctx)}")
+        f"into {_db_path(ctx)}"
+        + (f"; dropped {summary.dropped} file{'s' * (summary.dropped != 1)} no longer there"
+           if summary.dropped else ""))
 
 
 @app.command()
@@ -292,14 +294,15 @@ def forget(
     email: Annotated[str, typer.Argument(help="The person's email (any case).")],
 ) -> None:
     """Erase a person from the store (GDPR): name, email, travel, stay, plan; counts stay right."""
+    from .export import erase_person_files
     from .store import forget as forget_person
 
     db = _open(ctx, create=False)
-    summary = forget_person(db, email)
+    summary = forget_person(db, email, erase_person_files)
     _err_console().print(
         f"forgotten: {summary.registrations} registration"
         f"{'s' * (summary.registrations != 1)} kept anonymous for the deliverable counts; "
-        f"delete any calendars already exported for this person from your export folder")
+        f"{summary.files} exported file{'s' * (summary.files != 1)} of theirs removed")
 
 
 def main() -> NoReturn:
@@ -316,7 +319,7 @@ def main() -> NoReturn:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_OK)
-    except Exception as exc:  # the last guard: a one-line message, never a traceback
+    except Exception as exc:  # noqa: BLE001 - the last guard: a one-line message, never a traceback
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `cxc`: the help, as usage
             print(_message(exc), file=sys.stderr)
             sys.exit(EXIT_UNUSABLE)

@@ -13,11 +13,14 @@ Folders are created owner-only: itineraries are personal data.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
+import sqlite3
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,12 +32,20 @@ from . import model as m
 from .errors import ExportError, UsageError
 from .progress import Progress, no_progress
 from .store import (
+    PersonFile,
+    db_path,
+    file_key,
+    person_token,
+    read_admitted,
     read_partners,
     read_placements,
     read_programmes,
     read_snapshot,
+    store_root,
+    store_secret,
     write_transaction,
 )
+from .workflow import check_ready
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -52,27 +63,39 @@ class ExportSummary:
 
 
 def slugify(name: str) -> str:
-    """ASCII, lower-case, dashes: a file name that cannot leave its folder."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    """ASCII, lower-case, dashes: a file name that cannot leave its folder.
+
+    Names in any script are transliterated (anyascii: Greek, Cyrillic, Chinese, ...
+    give readable names, not a placeholder)."""
+    from anyascii import anyascii
+
+    ascii_name = anyascii(unicodedata.normalize("NFC", name))
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:SLUG_MAX].strip("-")
     return slug or "participant"
 
 
-def person_slugs(people: Iterable[m.Participant]) -> dict[str, str]:
-    """email key -> slug, unique within the programme (``-2``, ``-3`` in order of email)."""
-    slugs: dict[str, str] = {}
-    taken: set[str] = set()
-    for person in sorted(people, key=lambda p: (slugify(p.name), p.key)):
-        if person.key in slugs:
-            continue
-        base = slugify(person.name)
-        slug, n = base, 1
-        while slug in taken:
-            n += 1
-            slug = f"{base}-{n}"
-        taken.add(slug)
-        slugs[person.key] = slug
-    return slugs
+class Slugs:
+    """Each person's file name, for the life of the store: once a slug is given to an
+    email, no other email ever gets it, whatever names come and go."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._of: dict[str, str] = dict(db.conn.execute("SELECT person, slug FROM person_slugs"))
+        self._taken = set(self._of.values())
+        self.new: list[tuple[str, str]] = []
+        """(slug, person) given by this export, to record with what it sent."""
+
+    def __call__(self, person: str, name: str) -> str:
+        slug = self._of.get(person)
+        if slug is None:
+            base = slug = slugify(name)
+            n = 1
+            while slug in self._taken:
+                n += 1
+                slug = f"{base}-{n}"
+            self._of[person] = slug
+            self._taken.add(slug)
+            self.new.append((slug, person))
+        return slug
 
 
 class AtomicWriter:
@@ -139,21 +162,42 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
                  now: datetime | None = None, progress: Progress = no_progress) -> ExportSummary:
     """Write every programme's calendars and itineraries, then remember what was sent.
 
-    Programmes are read, exported and let go one at a time, and what was sent waits
-    in temporary tables on disk: memory stays that of one programme at any scale.
-    ``progress`` hears (programmes exported, programmes to export) after each.
+    Refuses (NotReady, nothing written) when a programme to write has errors or a plan
+    that is missing or out of date. Programmes are read, exported and let go one at a
+    time, and what was sent waits in temporary tables on disk: memory stays that of one
+    programme at any scale. ``progress`` hears (programmes exported, programmes to
+    export) after each.
     """
+    with read_snapshot(db.conn):  # before anything is written or locked
+        check_ready(db, [programme] if programme else None)
     with _exclusive(out), _Sent(db) as sent:
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
+            check_ready(db, [programme] if programme else None)  # still, in this state
             exporter = _Exporter(db, AtomicWriter(out), sent, now or datetime.now(UTC),
                                  read_partners(db))
-            files = _programmes_to_export(db, programme, exporter.exported)
+            files, vanished = _programmes_to_export(db, programme, exporter)
             for count, doc in enumerate(read_programmes(db, files), 1):
                 exporter.programme(doc)
                 progress(count, len(files))
+            for pid in vanished:
+                exporter.vanished(pid)
         exporter.writer.sync()  # before the store says the files were sent
-        sent.remember()
-    return ExportSummary(len(files), len(sent), exporter.pages, exporter.cancelled, out)
+        sent.remember(exporter.record)
+    return ExportSummary(len(files) + len(vanished), len(sent), exporter.pages,
+                         exporter.cancelled, out)
+
+
+@dataclass(frozen=True)
+class _Holder:
+    """Who has files in a programme's folder: a row of ``participants.csv``."""
+
+    email: str
+    name: str
+    status: str
+    slug: str
+
+
+PARTICIPANTS_CSV_HEADER = ("email", "name", "status", "ics", "html")
 
 
 class _Exporter:
@@ -166,7 +210,14 @@ class _Exporter:
         self.sent = sent
         self.now = now
         self.partners = partners
+        self.secret = store_secret(db)
+        self.root = store_root(db_path(db))
+        self.folder = file_key(writer.root, self.root)
         self.exported = _exported_calendars(db)
+        self.in_folder = _programmes_in_folder(db, self.folder)
+        self.slugs = Slugs(db)
+        self.written: list[tuple[str, str, str | None]] = []
+        """(path, programme, email key or None) of every file this export wrote."""
         self.pages = 0
         self.cancelled = 0
 
@@ -176,38 +227,108 @@ class _Exporter:
         host = self.partners.get(doc.programme.host)
         events = ics.ProgrammeEvents(doc, host)
         encoder = ics.CalendarEncoder()
-
-        def calendar(key: str, path: str, name: str, made: list[ics.CalEvent]) -> None:
-            stamped, updated = ics.sequence(made, history.get(key, {}), self.now)
-            self.cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
-            self._write(path, encoder.calendar(name, stamped))
-            self.sent.add(key, pid, path, updated)
-
-        calendar(f"{pid}/programme", f"{pid}/programme.ics", title, events.programme())
+        self._calendar(encoder, history, f"{pid}/programme", pid, f"{pid}/programme.ics",
+                       title, events.programme())
         placed_by_person: dict[str, set[str]] = {}
         for (_, email), session in read_placements(self.db, pid).items():
             placed_by_person.setdefault(email, set()).add(session)
-        slugs = person_slugs(doc.participants)
+        seated = {p.key for p in doc.seat_holders(read_admitted(self.db, pid))}
         pages = itinerary.Pages(doc, host)
+        holders: list[_Holder] = []
+        keys: set[str] = set()
         for person in doc.participants:
-            key = f"{pid}/person/{ics.person_token(person.key)}"
-            if key in self.sent:
+            key = f"{pid}/person/{person_token(self.secret, person.key)}"
+            if person.key in keys or m.is_pseudonym(person.key):
                 continue  # the same email twice is a duplicate-id error; export the first
+            keys.add(person.key)
+            if person.key not in seated:
+                continue  # withdrawn or still waiting: cancelled below if ever sent
+            slug = self.slugs(person.key, person.name)
             placed = placed_by_person.get(person.key, set())
-            base = f"{pid}/participants/{slugs[person.key]}"
-            calendar(key, f"{base}.ics", f"{title}: {person.name}", events.person(person, placed))
-            self._write(f"{base}.html", pages.render(person, placed).encode("utf-8"))
+            base = f"{pid}/participants/{slug}"
+            self._calendar(encoder, history, key, pid, f"{base}.ics", f"{title}: {person.name}",
+                           events.person(person, placed, person_token(self.secret, person.key)),
+                           person.key, person.name)
+            self._write(f"{base}.html", pages.render(person, placed).encode("utf-8"),
+                        pid, person.key)
             self.pages += 1
-        for key, (sent_pid, path) in self.exported.items():
-            if sent_pid == pid and key not in self.sent:  # withdrawn since the last export
-                calendar(key, path, title, [])
+            status = "admitted" if person.status == "waitlisted" else person.status
+            holders.append(_Holder(person.email, person.name, status, slug))
+        statuses = {p.key: p.status for p in doc.participants}
+        for calendar, (sent_pid, path, owner, owner_name) in self.exported.items():
+            if sent_pid != pid or calendar in self.sent or owner is None:
+                continue  # withdrawn, still waiting, removed or re-addressed since
+            why = statuses.get(owner, "removed")
+            self._calendar(encoder, history, calendar, pid, path, title, [], owner, owner_name)
+            self._write(_page_of(path), itinerary.cancelled_page(
+                pid, title, owner_name or "", why).encode("utf-8"), pid, owner)
+            holders.append(_Holder(owner, owner_name or "", why, Path(path).stem))
+        self._participants_csv(pid, holders)
 
-    def _write(self, path: str, data: bytes) -> None:
+    def vanished(self, pid: str) -> None:
+        """A programme this folder holds that the store no longer does (its id changed, or
+        its file is gone): every calendar of it is called off in its old folder."""
+        history = _history(self.db, pid)
+        encoder = ics.CalendarEncoder()
+        holders: list[_Holder] = []
+        for key, (sent_pid, path, email, name) in self.exported.items():
+            if sent_pid != pid:
+                continue
+            self._calendar(encoder, history, key, pid, path, pid, [], email, name)
+            if email is not None:
+                self._write(_page_of(path), itinerary.cancelled_page(
+                    pid, pid, name or "", "programme").encode("utf-8"), pid, email)
+                holders.append(_Holder(email, name or "", "cancelled", Path(path).stem))
+        self._participants_csv(pid, holders)
+
+    def _calendar(self, encoder: ics.CalendarEncoder, history: dict[str, dict[str, ics.History]],
+                  key: str, pid: str, path: str, name: str, made: list[ics.CalEvent],
+                  email: str | None = None, person_name: str | None = None) -> None:
+        stamped, updated = ics.sequence(made, history.get(key, {}), self.now)
+        self.cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
+        self._write(path, encoder.calendar(name, stamped), pid, email)
+        self.sent.add(key, pid, path, updated, email, person_name)
+
+    def _participants_csv(self, pid: str, holders: list[_Holder]) -> None:
+        buffer = io.StringIO()
+        out = csv.writer(buffer, lineterminator="\r\n")
+        out.writerow(PARTICIPANTS_CSV_HEADER)
+        for h in sorted(holders, key=lambda h: (h.slug, h.email)):
+            out.writerow([safe_cell(h.email), safe_cell(h.name), h.status,
+                          f"participants/{h.slug}.ics", f"participants/{h.slug}.html"])
+        self._write(f"{pid}/participants.csv", buffer.getvalue().encode("utf-8"), pid, None)
+
+    def record(self, conn: sqlite3.Connection) -> None:
+        """What this export adds to the store beside the history: the slugs it gave, the
+        folder, and which files in it belong to whom (so `cxc forget` can remove them)."""
+        conn.executemany("INSERT OR IGNORE INTO person_slugs (slug, person) VALUES (?, ?)",
+                         self.slugs.new)
+        conn.execute("INSERT OR IGNORE INTO export_folders (path) VALUES (?)", (self.folder,))
+        (folder,) = conn.execute("SELECT id FROM export_folders WHERE path = ?",
+                                 (self.folder,)).fetchone()
+        conn.executemany(
+            "INSERT INTO exported_files (folder, path, programme, email) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (folder, path) DO UPDATE SET programme = excluded.programme, "
+            "email = excluded.email",
+            [(folder, path, pid, email) for path, pid, email in self.written])
+
+    def _write(self, path: str, data: bytes, pid: str, email: str | None) -> None:
         try:
             self.writer.write(path, data)
         except OSError as exc:
             raise ExportError(
                 f"{self.writer.root / path}: cannot write: {exc.strerror or exc}") from None
+        self.written.append((path, pid, email))
+
+
+def _page_of(calendar_path: str) -> str:
+    return calendar_path[:-len(".ics")] + ".html" if calendar_path.endswith(".ics") else (
+        calendar_path + ".html")
+
+
+def safe_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class _Sent:
@@ -226,7 +347,7 @@ class _Sent:
         conn.execute("CREATE TEMP TABLE sent_events (calendar TEXT, uid TEXT, fingerprint TEXT, "
                      "sequence INTEGER, stamp TEXT, body TEXT)")
         conn.execute("CREATE TEMP TABLE sent_calendars (calendar TEXT PRIMARY KEY, "
-                     "programme TEXT, path TEXT)")
+                     "programme TEXT, path TEXT, email TEXT, name TEXT)")
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -240,28 +361,32 @@ class _Sent:
         return len(self.calendars)
 
     def add(self, calendar: str, programme: str, path: str,
-            events: dict[str, ics.History]) -> None:
+            events: dict[str, ics.History], email: str | None = None,
+            name: str | None = None) -> None:
         self.calendars.add(calendar)
         conn = self.db.conn
         conn.executemany(
             "INSERT INTO temp.sent_events VALUES (?, ?, ?, ?, ?, ?)",
             [(calendar, uid, h.fingerprint, h.sequence, h.stamp.isoformat(), h.body)
              for uid, h in sorted(events.items())])
-        conn.execute("INSERT INTO temp.sent_calendars VALUES (?, ?, ?)",
-                     (calendar, programme, path))
+        conn.execute("INSERT INTO temp.sent_calendars VALUES (?, ?, ?, ?, ?)",
+                     (calendar, programme, path, email, name))
 
-    def remember(self) -> None:
-        """Replace the history of every calendar sent, in one transaction."""
+    def remember(self, record: Callable[[sqlite3.Connection], None]) -> None:
+        """Replace the history of every calendar sent, and ``record`` the rest, in one
+        transaction."""
         with write_transaction(self.db) as conn:
+            record(conn)
             conn.execute("DELETE FROM exported_events WHERE calendar IN "
                          "(SELECT calendar FROM temp.sent_calendars)")
             conn.execute("INSERT INTO exported_events SELECT * FROM temp.sent_events "
                          "ORDER BY rowid")
             conn.execute(
-                "INSERT INTO exported_calendars (calendar, programme, path) "
-                "SELECT calendar, programme, path FROM temp.sent_calendars WHERE true "
-                "ON CONFLICT (calendar) DO UPDATE SET programme = excluded.programme, "
-                "path = excluded.path")
+                "INSERT INTO exported_calendars (calendar, programme, path, email, name) "
+                "SELECT calendar, programme, path, email, name FROM temp.sent_calendars "
+                "WHERE true ON CONFLICT (calendar) DO UPDATE SET programme = "
+                "excluded.programme, path = excluded.path, email = excluded.email, "
+                "name = excluded.name")
 
 
 _TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp\Z")
@@ -297,11 +422,12 @@ def _exclusive(out: Path) -> Iterator[None]:
 
 
 def _programmes_to_export(db: sqlite_utils.Database, programme: str | None,
-                          exported: dict[str, tuple[str, str]]) -> list[str]:
-    """The files of the programmes to export: the first file of each id, in id order."""
+                          exporter: _Exporter) -> tuple[list[str], list[str]]:
+    """The files of the programmes to export (the first file of each id, in id order),
+    and the ids of programmes this folder holds that are no longer in the store."""
     seen: set[str] = set()
     files = []
-    ever_sent = {pid for pid, _ in exported.values()}
+    ever_sent = {pid for pid, _, _, _ in exporter.exported.values()}
     rows = db.conn.execute("SELECT id, file, status FROM programmes ORDER BY id, file").fetchall()
     for pid, file, status in rows:
         if pid in seen or (programme is not None and pid != programme):
@@ -313,12 +439,24 @@ def _programmes_to_export(db: sqlite_utils.Database, programme: str | None,
     if programme is not None and not files:
         known = ", ".join(sorted({pid for pid, _, _ in rows})) or "none"
         raise UsageError(f"no programme `{programme}` in the store (programmes: {known})")
-    return files
+    vanished = sorted(pid for pid in ever_sent & exporter.in_folder
+                      if pid not in seen and programme is None)
+    return files, vanished
 
 
-def _exported_calendars(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]:
-    rows = db.conn.execute("SELECT calendar, programme, path FROM exported_calendars")
-    return {calendar: (programme, path) for calendar, programme, path in rows}
+def _exported_calendars(db: sqlite_utils.Database,
+                        ) -> dict[str, tuple[str, str, str | None, str | None]]:
+    """Calendar key -> (programme, path, email key or None, name) of every calendar sent."""
+    rows = db.conn.execute("SELECT calendar, programme, path, email, name FROM exported_calendars")
+    return {calendar: (programme, path, email, name)
+            for calendar, programme, path, email, name in rows}
+
+
+def _programmes_in_folder(db: sqlite_utils.Database, folder: str) -> set[str]:
+    """The programmes an earlier export wrote into ``folder`` (as the store names it)."""
+    return {pid for (pid,) in db.conn.execute(
+        "SELECT DISTINCT x.programme FROM exported_files x JOIN export_folders f "
+        "ON f.id = x.folder WHERE f.path = ?", (folder,))}
 
 
 def _history(db: sqlite_utils.Database, programme: str) -> dict[str, dict[str, ics.History]]:
@@ -331,3 +469,38 @@ def _history(db: sqlite_utils.Database, programme: str) -> dict[str, dict[str, i
         out.setdefault(calendar, {})[uid] = ics.History(
             fingerprint, seq, datetime.fromisoformat(stamp), body)
     return out
+
+
+def erase_person_files(files: list[PersonFile], key: str) -> int:
+    """Remove what exports wrote for one person (``key``: their email's identity key), and
+    their row from each ``participants.csv`` beside those files: `cxc forget`."""
+    removed = 0
+    for file in files:
+        try:
+            (file.folder / file.path).unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise ExportError(f"{file.folder / file.path}: cannot remove: "
+                              f"{exc.strerror or exc}") from None
+    for folder, pid in sorted({(f.folder, f.programme) for f in files}):
+        listing = folder / pid / "participants.csv"
+        try:
+            text = listing.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ExportError(f"{listing}: cannot read: {exc}") from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+        kept = [row for row in rows if not row or m.identity_key(_unsafe(row[0])) != key]
+        if len(kept) != len(rows):
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\r\n").writerows(kept)
+            AtomicWriter(folder).write(f"{pid}/participants.csv", buffer.getvalue().encode())
+    return removed
+
+
+def _unsafe(cell: str) -> str:
+    """The text of a cell written by :func:`safe_cell`."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell

@@ -122,11 +122,6 @@ def _uid(*parts: str) -> str:
     return ".".join(parts) + "@" + UID_DOMAIN
 
 
-def person_token(email: str) -> str:
-    """A stable, non-reversible tag for a person (UIDs and file keys carry no email)."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
-
-
 def _wall(t: m.LocalTime) -> str:
     return t.wall.strftime("%Y-%m-%d %H:%M")
 
@@ -210,13 +205,14 @@ class ProgrammeEvents:
         """Every session of the programme."""
         return [event for _, event in self._sessions]
 
-    def person(self, person: m.Participant, placed: Iterable[str]) -> list[CalEvent]:
-        """One participant's calendar: plenary sessions, their placed sessions, travel, stay."""
+    def person(self, person: m.Participant, placed: Iterable[str], token: str) -> list[CalEvent]:
+        """One participant's calendar: plenary sessions, their placed sessions, travel, stay.
+
+        ``token`` tells the person's events apart in UIDs and reveals no email."""
         doc = self.doc
         chosen = set(placed)
         events = [event for session, event in self._sessions
                   if session.plenary or session.id in chosen]
-        token = person_token(person.email)
         name, email = _organizer(self._host)
         for position, leg in enumerate(person.travel):
             what = f"{leg.mode.capitalize()} {leg.ref + ' ' if leg.ref else ''}"

@@ -119,3 +119,18 @@ class Pages:
         template = _environment().get_template("itinerary.html")
         return template.render(programme=self.doc.programme, person=person,
                                days=days(person, placed, self._sessions), host=self.host)
+
+
+CANCELLED_BECAUSE = {
+    "withdrawn": "You have withdrawn from this programme.",
+    "waitlisted": "You are on the waiting list of this programme, without a seat for now.",
+    "removed": "You are no longer registered for this programme.",
+    "programme": "This programme has been cancelled (or has moved to another id).",
+}
+
+
+def cancelled_page(programme_id: str, title: str, name: str, why: str) -> str:
+    """The page left in place of an itinerary that no longer holds: it says so, plainly."""
+    template = _environment().get_template("cancelled.html")
+    return template.render(programme_id=programme_id, title=title, name=name,
+                           reason=CANCELLED_BECAUSE.get(why, CANCELLED_BECAUSE["removed"]))

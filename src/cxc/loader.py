@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -91,17 +91,19 @@ def display_name(path: Path) -> str:
 
 def read_documents(
     paths: Sequence[Path], progress: Progress = no_progress,
+    keys: Mapping[Path, str] | None = None,
 ) -> Iterator[m.Document]:
     """Each file's document in turn, while every file so far is well formed.
 
     After a broken file the others are still read, for their problems, but no
     longer yielded; at the end one FormatError carries the problems of all files.
-    ``progress`` hears (files read, files in all) after each file.
+    ``progress`` hears (files read, files in all) after each file. ``keys`` names each
+    path as the store does (default: its absolute path).
     """
     problems: list[Problem] = []
     for count, path in enumerate(paths, 1):
         try:
-            document = read_file(path)
+            document = read_file(path, keys.get(path) if keys else None)
         except FormatError as exc:
             problems.extend(exc.problems)
         else:
@@ -112,10 +114,10 @@ def read_documents(
         raise FormatError(problems)
 
 
-def read_file(path: Path) -> m.Document:
+def read_file(path: Path, key: str | None = None) -> m.Document:
     display = display_name(path)
     root = read_document(path, display)
-    return parse_document(root, display, str(path.resolve()))
+    return parse_document(root, display, key or str(path.resolve()))
 
 
 def parse_document(root: Node | None, display: str, file_id: str) -> m.Document:
@@ -598,8 +600,8 @@ class _Reader:
     ) -> m.Participant | None:
         f = self.fields(
             node, "participant", ("email", "name", "partner"),
-            ("organisation", "org_type", "country", "interests", "sessions", "attended",
-             "travel", "stay"))
+            ("organisation", "org_type", "country", "interests", "sessions", "status",
+             "attended", "travel", "stay"))
         if f is None:
             return None
         email = self.email(f.get("email"), "participant email")
@@ -610,13 +612,16 @@ class _Reader:
         country = self.country(f.get("country"), "participant country")
         interests = self.texts(f.get("interests"), "interests")
         sessions = self.slugs(f.get("sessions"), "sessions")
+        status = self.choice(f.get("status"), "participant status",
+                             m.REGISTRATION_STATUSES) or "registered"
         attended = self.boolean(f.get("attended"), "attended", True)
         travel = self.each(f.get("travel"), "travel", lambda n: self.leg(n, default_zone))
         stay = self.stay(f["stay"]) if "stay" in f and not is_null(f["stay"]) else None
         if email is None or name is None or partner is None:
             return None
         return m.Participant(programme, email, name, partner, organisation, org_type, country,
-                             interests, sessions, attended, travel, stay, self.source(node))
+                             interests, sessions, attended, travel, stay, self.source(node),
+                             status)
 
     def leg(self, node: Node, default_zone: str | None) -> m.TravelLeg | None:
         f = self.fields(

@@ -12,7 +12,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property
 from typing import Protocol, TypeVar
+from unicodedata import normalize
 from zoneinfo import ZoneInfo
+
+
+def identity_key(text: str) -> str:
+    """How people (by email) and organisations (by name) are told apart: surrounding
+    white space ignored, Unicode NFC, case-folded (``Straße`` and ``STRASSE`` are one)."""
+    return normalize("NFC", normalize("NFC", text.strip()).casefold())
+
+
+def is_pseudonym(key: str) -> bool:
+    """Whether an email key is the pseudonym of a forgotten person (no file can hold one:
+    ``invalid`` has no dot, which the format asks of an email's domain)."""
+    return key.startswith("forgotten-") and key.endswith("@invalid")
+
 
 PROGRAMME_KINDS = ("study_visit", "cxc", "deep_dive_day")
 STATUSES = ("planned", "confirmed", "held", "cancelled")
@@ -26,6 +40,7 @@ TRAVEL_MODES = ("flight", "train", "bus", "car", "other")
 ACTIVITY_KINDS = ("promotional_event", "eccp_post", "strategic_analysis")
 # Organisation types that may host a cxc but not travel in one (ClusterXchange scheme).
 HOST_ONLY_ORG_TYPES = ("large_company", "public", "other")
+REGISTRATION_STATUSES = ("registered", "waitlisted", "withdrawn")
 
 
 @dataclass(frozen=True)
@@ -236,7 +251,7 @@ class Participant:
 
     programme: str
     email: str
-    """As written; identity is ``email.lower()`` (see :attr:`key`)."""
+    """As written; identity is :func:`identity_key` of it (see :attr:`key`)."""
     name: str
     partner: str
     organisation: str | None = None
@@ -248,10 +263,12 @@ class Participant:
     travel: tuple[TravelLeg, ...] = ()
     stay: Stay | None = None
     source: Source = NOWHERE
+    status: str = "registered"
+    """``registered``, ``waitlisted`` or ``withdrawn``."""
 
     @property
     def key(self) -> str:
-        return self.email.strip().lower()
+        return identity_key(self.email)
 
 
 @dataclass(frozen=True)
@@ -274,6 +291,13 @@ class ProgrammeDoc:
     venues: tuple[Venue, ...] = ()
     sessions: tuple[Session, ...] = ()
     participants: tuple[Participant, ...] = ()
+
+    def seat_holders(self, admitted: Iterable[str] = ()) -> tuple[Participant, ...]:
+        """The participants who take a seat: registered, or waitlisted and in ``admitted``
+        (email keys); never a withdrawn or forgotten one."""
+        let_in = set(admitted)
+        return tuple(p for p in self.participants if not is_pseudonym(p.key) and (
+            p.status == "registered" or (p.status == "waitlisted" and p.key in let_in)))
 
 
 Document = PartnershipDoc | ProgrammeDoc

@@ -50,7 +50,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cxc.errors import Finding
-from cxc.model import Participant, ProgrammeDoc, Session, Venue, session_capacity, slots_of
+from cxc.model import (
+    Participant,
+    ProgrammeDoc,
+    Session,
+    Venue,
+    identity_key,
+    session_capacity,
+    slots_of,
+)
 
 INFEASIBLE_RULE = "slot-infeasible"
 
@@ -341,7 +349,7 @@ def plan_programme(
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
     participants = _distinct_participants(doc.participants)
-    before = {(slot, email.strip().lower()): s for (slot, email), s in (previous or {}).items()}
+    before = {(slot, identity_key(email)): s for (slot, email), s in (previous or {}).items()}
 
     placements: list[Placement] = []
     moves: list[Move] = []

@@ -51,7 +51,7 @@ attended AS (
     SELECT r.email, r.organisation, r.organisation_key, r.org_type, r.country,
            held.id AS programme, held.kind, held.start, held."end", held.host, held.days,
            held.country AS programme_country
-    FROM registrations AS r JOIN held ON r.file = held.file
+    FROM holders AS r JOIN held ON r.file = held.file
     WHERE r.attended = 1
 ),
 met AS (

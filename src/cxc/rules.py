@@ -8,6 +8,8 @@ filtering, so Python only sees the rows that break a rule (or, for the checks on
 time order, one small row per session).
 
 Cancelled programmes are not checked and take part in no other programme's check.
+The rules count and check seat holders only (the ``seat_holders`` view); a withdrawn,
+still-waiting or forgotten person is seen by ``duplicate-id`` and ``unknown-reference``.
 Where a file repeats an id (a duplicate-id error), lookups by id take the last one,
 as a mapping built in file order would.
 """
@@ -41,7 +43,7 @@ SEATS = ("coalesce(s.capacity, (SELECT v.capacity FROM venues v WHERE v.file = s
 
 SLOT_OF_CHOICE = ("(SELECT s.slot FROM sessions s WHERE s.file = r.file AND s.id = j.value "
                   "ORDER BY s.rowid DESC LIMIT 1)")
-"""The slot of a registration's fixed choice ``j.value`` (``r``: registrations)."""
+"""The slot of a registration's fixed choice ``j.value`` (``r``: seat_holders)."""
 
 EPOCH = "CAST(strftime('%s', {}) AS INTEGER)"
 
@@ -72,7 +74,7 @@ class Facts:
     @cached_property
     def attendees(self) -> dict[str, int]:
         """File -> how many registrations it holds."""
-        return dict(self.rows("SELECT file, count(*) FROM registrations GROUP BY file"))
+        return dict(self.rows("SELECT file, count(*) FROM seat_holders GROUP BY file"))
 
     @cached_property
     def sessions(self) -> dict[str, list[SessionRow]]:
@@ -121,7 +123,7 @@ def _finding(rule: str, message: str, at: m.Source, programme: str | None = None
     return Finding(
         rule=rule, severity=SEVERITY[rule], message=message, file=at.file or None,
         line=at.line or None, programme=programme,
-        participant=participant.lower() if participant else None, session=session,
+        participant=m.identity_key(participant) if participant else None, session=session,
         venue=venue)
 
 
@@ -181,6 +183,14 @@ def _repeats(facts: Facts, table: str, key: str, order: str = "rowid") -> list[A
 
 def duplicate_id(facts: Facts) -> Iterator[Finding]:
     rule = "duplicate-id"
+    for key, file, line, first_file, first_line in facts.rows(
+            "SELECT id, file, line, first_file, first_line FROM (SELECT id, file, line, "
+            "first_value(file) OVER w AS first_file, first_value(line) OVER w AS first_line, "
+            "row_number() OVER w AS n FROM partnership WINDOW w AS (ORDER BY file)) "
+            "WHERE n > 1"):
+        yield _finding(rule, f"a second partnership file: partnership `{key}` is already "
+                       f"defined in {facts.at(first_file, first_line)}; a store holds one "
+                       f"(remove or rename the copy, e.g. to .bak)", facts.at(file, line))
     for key, file, line, first in facts.rows(
             f"SELECT id, file, line, first FROM (SELECT id, file, line, first_value(line) "
             f"OVER w AS first, row_number() OVER w AS n FROM partners "
@@ -294,10 +304,12 @@ def bad_dates(facts: Facts) -> Iterator[Finding]:
                            session=sid)
     for (pid, email, origin, destination, depart, depart_tz, arrive, arrive_tz, file,
          line) in facts.rows(
-            f"SELECT p.id, (SELECT r.email_as_written FROM registrations r WHERE "
+            f"SELECT p.id, (SELECT r.email_as_written FROM seat_holders r WHERE "
             f"r.file = l.file AND r.position = l.registration), l.origin, l.destination, "
             f"l.depart_local, l.depart_tz, l.arrive_local, l.arrive_tz, l.file, l.line "
             f"FROM travel_legs l JOIN programmes p ON p.file = l.file WHERE {ACTIVE} AND "
+            f"EXISTS (SELECT 1 FROM seat_holders r WHERE r.file = l.file "
+            f"AND r.position = l.registration) AND "
             f"(l.arrive_utc < l.depart_utc "
             f"OR {in_gap.format('l.depart_local', 'l.depart_tz')} "
             f"OR {in_gap.format('l.arrive_local', 'l.arrive_tz')})", gap_keys):
@@ -312,7 +324,7 @@ def bad_dates(facts: Facts) -> Iterator[Finding]:
                            f"({depart} {depart_tz})", at, pid, participant=email)
     for pid, email, check_in, check_out, file, line in facts.rows(
             f"SELECT p.id, r.email_as_written, y.check_in, y.check_out, y.file, y.line "
-            f"FROM stays y JOIN programmes p ON p.file = y.file JOIN registrations r "
+            f"FROM stays y JOIN programmes p ON p.file = y.file JOIN seat_holders r "
             f"ON r.file = y.file AND r.position = y.registration "
             f"WHERE {ACTIVE} AND y.check_out < y.check_in"):
         yield _finding(rule, f"{email}: stay checks out ({check_out}) before checking in "
@@ -323,7 +335,7 @@ def bad_dates(facts: Facts) -> Iterator[Finding]:
 def programme_over_capacity(facts: Facts) -> Iterator[Finding]:
     for pid, registered, capacity, file, line in facts.rows(
             f"SELECT p.id, count(*), p.capacity, p.file, p.line FROM programmes p "
-            f"JOIN registrations r ON r.file = p.file WHERE {ACTIVE} AND p.capacity IS NOT NULL "
+            f"JOIN seat_holders r ON r.file = p.file WHERE {ACTIVE} AND p.capacity IS NOT NULL "
             f"GROUP BY p.file HAVING count(*) > p.capacity"):
         yield _finding("programme-over-capacity",
                        f"{registered} participants registered; the host can receive {capacity}",
@@ -332,7 +344,7 @@ def programme_over_capacity(facts: Facts) -> Iterator[Finding]:
 
 def quota_exceeded(facts: Facts) -> Iterator[Finding]:
     for pid, partner, sent, count, file, line in facts.rows(
-            f"WITH sent AS (SELECT file, partner, count(*) AS n FROM registrations "
+            f"WITH sent AS (SELECT file, partner, count(*) AS n FROM seat_holders "
             f"GROUP BY file, partner) "
             f"SELECT p.id, q.partner, sent.n, q.count, q.file, q.line FROM quotas q "
             f"JOIN programmes p ON p.file = q.file JOIN sent ON sent.file = q.file "
@@ -356,7 +368,7 @@ def venue_over_capacity(facts: Facts) -> Iterator[Finding]:
 def _fixed_choices(facts: Facts) -> dict[tuple[str, str], int]:
     """(file, session id) -> how many registrations of the file chose that session."""
     return {(file, sid): int(n) for file, sid, n in facts.rows(
-        "SELECT r.file, j.value, count(DISTINCT r.rowid) FROM registrations r, "
+        "SELECT r.file, j.value, count(DISTINCT r.rowid) FROM seat_holders r, "
         "json_each(r.sessions) j WHERE r.sessions != '[]' GROUP BY r.file, j.value")}
 
 
@@ -364,7 +376,7 @@ def slot_infeasible(facts: Facts) -> Iterator[Finding]:
     rule = "slot-infeasible"
     for pid, email, slot, count, file, line in facts.rows(
             f"SELECT p.id, r.email_as_written, {SLOT_OF_CHOICE} AS slot, count(*), r.file, "
-            f"r.line FROM registrations r JOIN programmes p ON p.file = r.file, "
+            f"r.line FROM seat_holders r JOIN programmes p ON p.file = r.file, "
             f"json_each(r.sessions) j WHERE {ACTIVE} AND r.sessions != '[]' "
             f"GROUP BY r.rowid, slot HAVING slot IS NOT NULL AND count(*) > 1"):
         yield _finding(rule, f"{email} is fixed to {count} sessions of slot `{slot}`; choose "
@@ -419,7 +431,7 @@ def participant_double_booked(facts: Facts) -> Iterator[Finding]:
                            f"({a.start_local}-{b.end_local[11:]}): {who} is due at both",
                            facts.at(file, b.line), b.programme, session=b.id)
     for pid, email, file, line, choices in facts.rows(
-            f"SELECT p.id, r.email_as_written, r.file, r.line, r.sessions FROM registrations r "
+            f"SELECT p.id, r.email_as_written, r.file, r.line, r.sessions FROM seat_holders r "
             f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} AND r.sessions != '[]'"):
         by_id = facts.sessions_by_id(file)
         fixed = [by_id[sid] for sid in json.loads(choices) if sid in by_id]
@@ -431,8 +443,8 @@ def participant_double_booked(facts: Facts) -> Iterator[Finding]:
                                    participant=email)
     for email, first, first_start, first_end, then, then_start, then_end, file, line in facts.rows(
             f"WITH visits AS (SELECT r.email, p.id, p.start, p.\"end\", r.file, r.line "
-            f"FROM registrations r JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
-            f"AND r.email IN (SELECT email FROM registrations GROUP BY email "
+            f"FROM seat_holders r JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
+            f"AND r.email IN (SELECT email FROM seat_holders GROUP BY email "
             f"HAVING count(*) > 1)) "
             f"SELECT b.email, a.id, a.start, a.\"end\", b.id, b.start, b.\"end\", b.file, b.line "
             f"FROM visits a JOIN visits b ON a.email = b.email AND a.id != b.id "
@@ -491,7 +503,7 @@ def misses_sessions(facts: Facts) -> Iterator[Finding]:
         "WHERE travel.here > span.first OR travel.gone < span.last", json.dumps(spans))
     for file, position, here_text, gone_text in late_or_early:
         pid, email, choices, line = facts.rows(
-            "SELECT p.id, r.email_as_written, r.sessions, r.line FROM registrations r "
+            "SELECT p.id, r.email_as_written, r.sessions, r.line FROM seat_holders r "
             "JOIN programmes p ON p.file = r.file WHERE r.file = ? AND r.position = ?",
             file, position)[0]
         here = _epoch(here_text) if here_text is not None else None
@@ -552,7 +564,7 @@ def kind_rules(facts: Facts) -> Iterator[Finding]:
                 yield _finding(rule, f"a cluster exchange lasts at most one month; {start} to "
                                f"{end} is longer", at, pid)
     for pid, email, host, file, line in facts.rows(
-            f"SELECT p.id, r.email_as_written, p.host, r.file, r.line FROM registrations r "
+            f"SELECT p.id, r.email_as_written, p.host, r.file, r.line FROM seat_holders r "
             f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} AND p.kind = 'study_visit' "
             f"AND r.partner = p.host"):
         yield _finding(rule, f"{email}: a study visit's visitors come from the other "
@@ -560,7 +572,7 @@ def kind_rules(facts: Facts) -> Iterator[Finding]:
                        pid, participant=email)
 
 
-VISITORS = (f"registrations r JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
+VISITORS = (f"seat_holders r JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
             f"AND p.kind = 'cxc' AND r.partner != p.host")
 """The visitors of cluster exchanges: their participants not in the host's delegation."""
 
@@ -584,7 +596,7 @@ def repeat_visit(facts: Facts) -> Iterator[Finding]:
             f"ranked AS (SELECT *, first_value(id) OVER w AS first, row_number() OVER w AS n "
             f"FROM visits WINDOW w AS (PARTITION BY key ORDER BY start, id, file)) "
             f"SELECT ranked.id, r.email_as_written, r.organisation, ranked.first, r.file, r.line "
-            f"FROM ranked JOIN registrations r ON r.file = ranked.file "
+            f"FROM ranked JOIN seat_holders r ON r.file = ranked.file "
             f"AND r.position = ranked.position WHERE ranked.n > 1"):
         yield _finding("repeat-visit",
                        f"{organisation} already visited in `{first}`; the ClusterXchange "
@@ -594,7 +606,7 @@ def repeat_visit(facts: Facts) -> Iterator[Finding]:
 
 def own_delegation(facts: Facts) -> Iterator[Finding]:
     for pid, email, host, file, line in facts.rows(
-            f"SELECT p.id, r.email_as_written, p.host, r.file, r.line FROM registrations r "
+            f"SELECT p.id, r.email_as_written, p.host, r.file, r.line FROM seat_holders r "
             f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} AND p.kind = 'cxc' "
             f"AND r.partner = p.host"):
         yield _finding("own-delegation", f"{email} travels in the host's own delegation "

@@ -30,18 +30,22 @@ from .errors import StoreError, UsageError
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x63786321
+"""``PRAGMA application_id`` of a cxc store ("cxc!"): what tells it from another program's
+SQLite file, which cxc refuses and leaves byte for byte as it was."""
 BUSY_TIMEOUT_S = 60.0
 """How long a command waits, by default, for another cxc writing the same store.
 
 A load holds the store while it reads its files (it writes each as it is read),
 some ten seconds for a thousand programmes: a minute covers that with room."""
 
-SCHEMA = """
+_BASE_SCHEMA = """
 CREATE TABLE files (
-    path TEXT PRIMARY KEY,              -- absolute path of the YAML file
+    path TEXT PRIMARY KEY,              -- relative to the store's folder when under it, else absolute
     display TEXT NOT NULL,              -- the path as the user gave it
-    kind TEXT NOT NULL CHECK (kind IN ('partnership', 'programme'))
+    kind TEXT NOT NULL CHECK (kind IN ('partnership', 'programme')),
+    sha256 TEXT                         -- of the file's bytes when it was loaded
 );
 CREATE TABLE partnership (
     id TEXT NOT NULL,
@@ -97,7 +101,8 @@ CREATE TABLE programmes (
     themes TEXT NOT NULL,               -- JSON list
     min_transfer_minutes INTEGER,
     file TEXT NOT NULL UNIQUE REFERENCES files(path) ON DELETE CASCADE,
-    line INTEGER
+    line INTEGER,
+    data_hash TEXT NOT NULL DEFAULT ''  -- what the programme holds (not where): see data_hash()
 );
 CREATE INDEX programmes_id ON programmes(id);
 CREATE INDEX programmes_status_start ON programmes(status, start);
@@ -171,7 +176,9 @@ CREATE TABLE registrations (
     attended INTEGER NOT NULL,
     position INTEGER NOT NULL,
     file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
-    line INTEGER
+    line INTEGER,
+    status TEXT NOT NULL DEFAULT 'registered',  -- registered | waitlisted | withdrawn
+    forgotten INTEGER NOT NULL DEFAULT 0        -- erased (`cxc forget`): counted, never seated
 );
 CREATE INDEX registrations_file ON registrations(file, email);
 CREATE INDEX registrations_email ON registrations(email);
@@ -233,9 +240,48 @@ CREATE TABLE forgotten (
 CREATE TABLE exported_calendars (
     calendar TEXT PRIMARY KEY,
     programme TEXT NOT NULL,
-    path TEXT NOT NULL                  -- relative to the export folder
+    path TEXT NOT NULL,                 -- relative to the export folder
+    email TEXT,                         -- whose calendar (identity key), NULL for the programme
+    name TEXT
 );
 """
+
+SCHEMA_2 = """
+CREATE TABLE plans (
+    programme TEXT PRIMARY KEY,
+    data_hash TEXT NOT NULL             -- programmes.data_hash of the data the plan was made from
+);
+CREATE TABLE admissions (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,                -- a waitlisted person the plan admitted
+    PRIMARY KEY (programme, email)
+);
+CREATE TABLE person_slugs (
+    slug TEXT PRIMARY KEY,              -- the person's file name in every export, for ever
+    person TEXT NOT NULL UNIQUE         -- identity key of the email (a keyed token once forgotten)
+);
+CREATE TABLE export_folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE           -- relative to the store's folder when under it
+);
+CREATE TABLE exported_files (
+    folder INTEGER NOT NULL REFERENCES export_folders(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,                 -- relative to the folder
+    programme TEXT NOT NULL,
+    email TEXT,                         -- whose file (identity key), NULL for the programme
+    PRIMARY KEY (folder, path)
+);
+CREATE INDEX exported_files_email ON exported_files(email);
+CREATE VIEW holders AS                  -- who holds a seat: what the report counts
+    SELECT r.rowid AS rowid, r.* FROM registrations r
+    WHERE r.status = 'registered' OR (r.status = 'waitlisted' AND EXISTS (
+        SELECT 1 FROM admissions a WHERE a.programme = r.programme AND a.email = r.email));
+CREATE VIEW seat_holders AS             -- who takes a seat: what the rules and the plan check
+    SELECT * FROM holders WHERE forgotten = 0;
+"""
+SCHEMA = _BASE_SCHEMA + SCHEMA_2
+"""The schema of a new store (the latest)."""
+
 
 PROGRAMME_TABLES = (
     "quotas", "venues", "sessions", "session_organisations", "registrations", "travel_legs",
@@ -299,16 +345,28 @@ def _store_message(path: Path, exc: sqlite3.Error, waited_s: float) -> str:
     return f"{path}: {text}"
 
 
+V1_TABLES = frozenset({
+    "files", "partnership", "partners", "targets", "activities", "programmes", "quotas",
+    "venues", "sessions", "session_organisations", "people", "registrations", "travel_legs",
+    "stays", "placements", "exported_events", "meta", "forgotten", "exported_calendars"})
+"""The tables of a store of schema 1, written before stores carried an application id."""
+
+
 def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
     """The store's schema version, refusing a newer cxc's store and another program's database."""
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    application: int = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = {name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    ours = application == APPLICATION_ID or (
+        application == 0 and (not tables if version == 0 else version == 1 and tables >= V1_TABLES))
+    if not ours:
+        what = "it holds other tables" if tables else "it belongs to another program"
+        raise StoreError(f"{path}: not a cxc store ({what}); choose another --db")
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: this store was written by a newer cxc (schema {version}; this cxc knows "
             f"{SCHEMA_VERSION}); upgrade cxc, or load the programmes into a new store with --db")
-    tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-    if version == 0 and tables:
-        raise StoreError(f"{path}: not a cxc store (it holds other tables); choose another --db")
     return version
 
 
@@ -319,9 +377,12 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         if version == 0:  # personal data: owner-only, even in an empty file made beforehand
             with suppress(OSError):
                 os.chmod(path, 0o600)
-        for migration in MIGRATIONS[version:]:
-            migration(conn)
+            _create_schema(conn)
+        else:
+            for migration in MIGRATIONS[version - 1:]:
+                migration(conn, store_root(path))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -329,14 +390,108 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _script(conn, SCHEMA)
     conn.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
 
 
-MIGRATIONS = [_create_schema]
-"""MIGRATIONS[n] takes a store from schema n to n + 1."""
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection, root: Path) -> None:
+    """Schema 2: plan provenance, registration status, one file name per person, the
+    export folders; person calendars keyed by a token under the store's secret."""
+    _script(conn, """
+        ALTER TABLE files ADD COLUMN sha256 TEXT;
+        ALTER TABLE programmes ADD COLUMN data_hash TEXT NOT NULL DEFAULT '';
+        ALTER TABLE registrations ADD COLUMN status TEXT NOT NULL DEFAULT 'registered';
+        ALTER TABLE registrations ADD COLUMN forgotten INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE exported_calendars ADD COLUMN email TEXT;
+        ALTER TABLE exported_calendars ADD COLUMN name TEXT;
+        UPDATE registrations SET forgotten = 1 WHERE email LIKE 'forgotten-%@invalid'
+    """)
+    _script(conn, SCHEMA_2)
+    secret = _secret(conn)
+    for email, name in conn.execute("SELECT email, name FROM people").fetchall():
+        old = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
+        new = person_token(secret, email)
+        for calendar, path in conn.execute(
+                "SELECT calendar, path FROM exported_calendars WHERE calendar LIKE ?",
+                (f"%/person/{old}",)).fetchall():
+            renamed = calendar[:-len(old)] + new
+            conn.execute("UPDATE exported_calendars SET calendar = ?, email = ?, name = ? "
+                         "WHERE calendar = ?", (renamed, email, name, calendar))
+            conn.execute("UPDATE exported_events SET calendar = ? WHERE calendar = ?",
+                         (renamed, calendar))
+            slug = Path(path).stem
+            conn.execute("INSERT OR IGNORE INTO person_slugs (slug, person) VALUES (?, ?)",
+                         (slug, email))
+    for (file,) in conn.execute("SELECT file FROM programmes").fetchall():
+        conn.execute("UPDATE programmes SET data_hash = ? WHERE file = ?",
+                     (data_hash(conn, file), file))
+
+
+MIGRATIONS = [_migrate_1_to_2]
+"""MIGRATIONS[n - 1] takes a store from schema n to n + 1; a new store gets the latest at once."""
+
+
+def store_root(db_file: Path | str) -> Path:
+    """The folder of the store: file paths under it are kept relative to it (portable)."""
+    return Path(db_file).resolve().parent
+
+
+def file_key(path: Path, root: Path) -> str:
+    """How the store names a YAML file: relative to ``root`` when under it, else absolute."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(root).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
+def file_location(key: str, root: Path) -> Path:
+    """Where the file the store calls ``key`` lies (``root``: the store's folder, now)."""
+    path = Path(key)
+    return path if path.is_absolute() else root / path
+
+
+def store_secret(db: sqlite_utils.Database) -> bytes:
+    """The store's own secret, which keys the tokens that stand for people."""
+    return _secret(db.conn)
+
+
+def _secret(conn: sqlite3.Connection) -> bytes:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+    return bytes.fromhex(row[0])
+
+
+def person_token(secret: bytes, email: str) -> str:
+    """A stable tag for a person that reveals no email without the store's secret (UIDs,
+    calendar keys)."""
+    return hmac.new(secret, b"calendar:" + m.identity_key(email).encode(),
+                    hashlib.sha256).hexdigest()[:16]
+
+
+DATA_TABLES = ("programmes", "quotas", "venues", "sessions", "session_organisations",
+               "registrations", "travel_legs", "stays")
+PLACE_COLUMNS = frozenset({"file", "line", "data_hash"})
+"""What says where a programme was written, not what it holds: a move or a comment keeps a
+plan current."""
+
+
+def data_hash(conn: sqlite3.Connection, file: str) -> str:
+    """A digest of everything the programme of ``file`` holds, as stored (not where)."""
+    digest = hashlib.sha256()
+    for table in DATA_TABLES:
+        cursor = conn.execute(f"SELECT * FROM {table} WHERE file = ? ORDER BY rowid", (file,))
+        names = [d[0] for d in cursor.description]
+        keep = [i for i, name in enumerate(names) if name not in PLACE_COLUMNS]
+        digest.update(table.encode())
+        for row in cursor:
+            digest.update(json.dumps([row[i] for i in keep], ensure_ascii=False).encode())
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -377,10 +532,12 @@ class LoadSummary:
     programmes: int
     participants: int
     sessions: int
+    dropped: int = 0
+    """Files loaded before from under a mirrored folder that are no longer there."""
 
 
 def load_into(path: Path, documents: Callable[[], Iterable[m.Document]],
-              displays: Mapping[str, str],
+              displays: Mapping[str, str], mirrored: Iterable[Path] = (),
               busy_timeout_s: float = BUSY_TIMEOUT_S) -> LoadSummary:
     """Load ``documents()`` into the store at ``path``, creating the store if need be.
 
@@ -389,19 +546,21 @@ def load_into(path: Path, documents: Callable[[], Iterable[m.Document]],
     other cxc ever opens a store that is about to vanish.
     """
     if path.exists():
-        return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays)
+        return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays,
+                    mirrored)
     staged = _staged_store(path)
     try:
         db = open_store(staged)
         try:
-            summary = load(db, documents(), displays)
+            summary = load(db, documents(), displays, mirrored, root=store_root(path))
             _checkpoint(db)
         finally:
             db.conn.close()
         try:
             os.link(staged, path)
         except OSError:  # another cxc created the store meanwhile, or this disk has no links
-            return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays)
+            return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays,
+                        mirrored)
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{staged}{suffix}").unlink(missing_ok=True)
@@ -426,11 +585,16 @@ def _checkpoint(db: sqlite_utils.Database) -> None:
 
 
 def load(db: sqlite_utils.Database, documents: Iterable[m.Document],
-         displays: Mapping[str, str]) -> LoadSummary:
+         displays: Mapping[str, str], mirrored: Iterable[Path] = (),
+         root: Path | None = None) -> LoadSummary:
     """Replace what each document's file defined, all in one transaction.
 
     Each document is written as it comes: a whole data set is never in memory at once.
+    Each folder of ``mirrored`` is mirrored: a file loaded from under it before that is
+    not among ``documents`` now is dropped. ``root`` is the store's folder (default: where
+    the store's file is), against which relative file keys are read.
     """
+    root = root or store_root(db_path(db))
     # Each file read is a graph of thousands of nodes, which the cyclic collector would
     # scan again and again while it is built (a sixth of an EU-scale load); none of what
     # a load builds forms a cycle.
@@ -441,7 +605,7 @@ def load(db: sqlite_utils.Database, documents: Iterable[m.Document],
             writer = _Writer(conn, displays)
             for document in documents:
                 writer.write(document)
-            writer.finish()
+            writer.finish(root, [folder.resolve() for folder in mirrored])
     finally:
         if collecting:
             gc.enable()
@@ -462,16 +626,17 @@ class _Writer:
         self.refusal: UsageError | None = None
         """Why the store cannot take this load; the other files are still read, for their problems."""
         self.files: set[str] = set()
-        self.programmes = self.participants = self.sessions = 0
+        self.programmes = self.participants = self.sessions = self.dropped = 0
 
     @property
     def summary(self) -> LoadSummary:
-        return LoadSummary(len(self.files), self.programmes, self.participants, self.sessions)
+        return LoadSummary(len(self.files), self.programmes, self.participants, self.sessions,
+                           self.dropped)
 
     def write(self, doc: m.Document) -> None:
         self.files.add(doc.file)
         if isinstance(doc, m.PartnershipDoc):
-            self._check_partnership(doc.partnership.id)
+            self._check_partnership(doc.partnership.id, doc.file)
         else:
             self.programmes += 1
             self.participants += len(doc.participants)
@@ -484,36 +649,53 @@ class _Writer:
                           (doc.file, self.displays.get(doc.file, doc.file), kind))
         if isinstance(doc, m.PartnershipDoc):
             _insert_partnership(self.conn, doc)
-        elif self.forgotten.tokens:
-            _insert_programme(self.conn, replace(doc, participants=tuple(
-                self.forgotten.apply(r) for r in doc.participants)))
-        else:
-            _insert_programme(self.conn, doc)
+            return
+        if self.forgotten.tokens:
+            doc = replace(doc, participants=tuple(
+                self.forgotten.apply(r) for r in doc.participants))
+        _insert_programme(self.conn, doc)
+        self.conn.execute("UPDATE programmes SET data_hash = ? WHERE file = ?",
+                          (data_hash(self.conn, doc.file), doc.file))
 
-    def _check_partnership(self, new_id: str) -> None:
-        """A store holds one partnership: refuse another, in the files or in the store."""
+    def _check_partnership(self, new_id: str, file: str) -> None:
+        """A store holds one partnership: refuse another id, in the files or in the store.
+
+        Two files of the same partnership (a backup copy) both load: that is the rules'
+        ``duplicate-id`` error, which names both."""
         if not self.partnership_ids and self.refusal is None:
-            for stored_id, file, display in self.stored_partnerships:
-                if stored_id != new_id:
+            for stored_id, stored_file, display in self.stored_partnerships:
+                if stored_id != new_id and stored_file != file:
                     self.refusal = UsageError(
-                        f"this store holds partnership `{stored_id}` (from {display or file}); "
-                        f"load partnership `{new_id}` into another store with --db")
+                        f"this store holds partnership `{stored_id}` (from "
+                        f"{display or stored_file}); load partnership `{new_id}` into another "
+                        f"store with --db")
                     break
         self.partnership_ids.add(new_id)
 
-    def finish(self) -> None:
+    def finish(self, root: Path, mirrored: list[Path]) -> None:
         if len(self.partnership_ids) > 1:
             raise UsageError(f"one store holds one partnership; these files define "
                              f"{', '.join(sorted(self.partnership_ids))}: "
                              f"load them into separate --db")
         if self.refusal is not None:
             raise self.refusal
-        if self.partnership_ids:  # the partnership's file has moved: forget the old one
-            for _, file, _ in self.stored_partnerships:
-                if file not in self.files:
-                    self.conn.execute("DELETE FROM files WHERE path = ?", (file,))
+        self._drop_missing(root, mirrored)
         self.conn.execute(
             "DELETE FROM people WHERE email NOT IN (SELECT email FROM registrations)")
+
+    def _drop_missing(self, root: Path, mirrored: list[Path]) -> None:
+        """Drop files loaded before from under a mirrored folder that are not there now,
+        and older names of the files just loaded (the same file, under another key)."""
+        loaded = {file_location(key, root).resolve() for key in self.files}
+        for (key,) in self.conn.execute("SELECT path FROM files").fetchall():
+            if key in self.files:
+                continue
+            where = file_location(key, root)
+            if where in loaded or where.resolve() in loaded:
+                self.conn.execute("DELETE FROM files WHERE path = ?", (key,))
+            elif any(where.is_relative_to(folder) for folder in mirrored):
+                self.conn.execute("DELETE FROM files WHERE path = ?", (key,))
+                self.dropped += 1
 
 
 def _iso(day: date) -> str:
@@ -529,7 +711,7 @@ def _utc(t: m.LocalTime) -> str:
 
 
 def _org_key(name: str | None) -> str | None:
-    return name.strip().lower() if name is not None else None
+    return m.identity_key(name) if name is not None else None
 
 
 def _insert_partnership(conn: sqlite3.Connection, doc: m.PartnershipDoc) -> None:
@@ -560,7 +742,7 @@ def _insert_programme(conn: sqlite3.Connection, doc: m.ProgrammeDoc) -> None:
     rows["programmes"].append((
         p.id, p.kind, p.title, p.host, p.city, p.country, p.timezone, _iso(p.start),
         _iso(p.end), p.status, p.capacity, json.dumps(list(p.themes)),
-        p.min_transfer_minutes, f, p.source.line))
+        p.min_transfer_minutes, f, p.source.line, ""))
     rows["quotas"].extend((p.id, q.partner, q.count, f, q.source.line) for q in p.quotas)
     rows["venues"].extend(
         (p.id, v.id, v.name, v.address, v.capacity, v.geo[0] if v.geo else None,
@@ -578,7 +760,7 @@ def _insert_programme(conn: sqlite3.Connection, doc: m.ProgrammeDoc) -> None:
         rows["registrations"].append((
             p.id, r.key, r.email, r.name, r.partner, r.organisation, _org_key(r.organisation),
             r.org_type, r.country, json.dumps(list(r.interests)), json.dumps(list(r.sessions)),
-            int(r.attended), position, f, r.source.line))
+            int(r.attended), position, f, r.source.line, r.status, int(m.is_pseudonym(r.key))))
         rows["travel_legs"].extend(
             (p.id, r.key, i, leg.mode, leg.ref, leg.origin, leg.destination,
              _wall(leg.depart), leg.depart.zone, _utc(leg.depart), _wall(leg.arrive),
@@ -611,7 +793,7 @@ class Forgotten:
     tokens: frozenset[str]
 
     def token(self, email: str) -> str:
-        return hmac.new(self.secret, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.secret, m.identity_key(email).encode(), hashlib.sha256).hexdigest()
 
     def apply(self, person: m.Participant) -> m.Participant:
         """The registration as the report needs it (partner, organisation, country), nobody's name."""
@@ -637,38 +819,69 @@ def _forgotten(conn: sqlite3.Connection) -> Forgotten:
 class ForgetSummary:
     registrations: int
     """How many registrations were anonymised (kept, for the deliverable counts)."""
+    files: int = 0
+    """How many exported files of theirs were removed."""
 
 
-def forget(db: sqlite_utils.Database, email: str) -> ForgetSummary:
-    """Erase a person: name, email, interests, travel, stay, plan and calendar history.
+@dataclass(frozen=True)
+class PersonFile:
+    """A file an export wrote for one person: ``folder / path``."""
+
+    folder: Path
+    path: str
+    programme: str
+
+
+def forget(db: sqlite_utils.Database, email: str,
+           erase_files: Callable[[list[PersonFile], str], int] = lambda files, key: 0,
+           ) -> ForgetSummary:
+    """Erase a person: name, email, interests, travel, stay, plan, calendar history and files.
 
     Their registrations stay, under a pseudonym, with partner, organisation, type,
     country and attendance, so the counts of held programmes do not change; the
-    store remembers the keyed token, so re-loading a file that still lists them
-    keeps them anonymous.
+    pseudonym takes no seat. The store remembers the keyed token, so re-loading a
+    file that still lists them keeps them anonymous. ``erase_files(files, key)``
+    removes what the exports wrote for them, before the erasure commits (a failure
+    leaves the store as it was, and the command can run again).
     """
-    key = email.strip().lower()
+    key = m.identity_key(email)
+    root = store_root(db_path(db))
     with write_transaction(db) as conn:
         if conn.execute("SELECT 1 FROM people WHERE email = ?", (key,)).fetchone() is None:
             raise UsageError(f"{email}: nobody with this email in the store")
         forgotten = _forgotten(conn)
         token = forgotten.token(key)
         alias = pseudonym(token)
+        files = [r[0] for r in conn.execute(
+            "SELECT DISTINCT file FROM registrations WHERE email = ?", (key,))]
+        before = {file: data_hash(conn, file) for file in files}
         conn.execute("INSERT OR IGNORE INTO forgotten (token) VALUES (?)", (token,))
         conn.execute("INSERT OR IGNORE INTO people (email, name) VALUES (?, ?)",
                      (alias, FORGOTTEN_NAME))
         count = conn.execute(
             "UPDATE registrations SET email = ?, email_as_written = ?, name = ?, "
-            "interests = '[]' WHERE email = ?", (alias, alias, FORGOTTEN_NAME, key)).rowcount
-        for table in ("travel_legs", "stays", "placements"):
+            "interests = '[]', forgotten = 1 WHERE email = ?",
+            (alias, alias, FORGOTTEN_NAME, key)).rowcount
+        for table in ("travel_legs", "stays", "placements", "admissions"):
             conn.execute(f"DELETE FROM {table} WHERE email = ?", (key,))
-        from .ics import person_token
-
-        calendar_tag = person_token(key)
+        for file in files:  # a plan that was current stays current: the person only leaves it
+            after = data_hash(conn, file)
+            conn.execute("UPDATE programmes SET data_hash = ? WHERE file = ?", (after, file))
+            conn.execute("UPDATE plans SET data_hash = ? WHERE data_hash = ? AND programme = "
+                         "(SELECT id FROM programmes WHERE file = ?)", (after, before[file], file))
+        conn.execute("DELETE FROM person_slugs WHERE person = ?", (key,))  # it holds their name
+        calendar_tag = person_token(forgotten.secret, key)
         for table in ("exported_events", "exported_calendars"):
-            conn.execute(f"DELETE FROM {table} WHERE calendar LIKE ?", (f"%/person/{calendar_tag}",))
+            conn.execute(f"DELETE FROM {table} WHERE calendar LIKE ?",
+                         (f"%/person/{calendar_tag}",))
+        exported = [PersonFile(file_location(folder, root), path, programme)
+                    for folder, path, programme in conn.execute(
+                        "SELECT f.path, x.path, x.programme FROM exported_files x "
+                        "JOIN export_folders f ON f.id = x.folder WHERE x.email = ?", (key,))]
+        conn.execute("DELETE FROM exported_files WHERE email = ?", (key,))
         conn.execute("DELETE FROM people WHERE email = ?", (key,))
-    return ForgetSummary(count)
+        erased = erase_files(exported, key)
+    return ForgetSummary(count, erased)
 
 
 # -- reading back -------------------------------------------------------------
@@ -767,7 +980,7 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.Prog
             r["programme"], r["email_as_written"], r["name"], r["partner"], r["organisation"],
             r["org_type"], r["country"], tuple(json.loads(r["interests"])),
             tuple(json.loads(r["sessions"])), bool(r["attended"]), tuple(legs[r["position"]]),
-            stays.get(r["position"]), at(r["line"]))
+            stays.get(r["position"]), at(r["line"]), r["status"])
             for r in _rows(conn, "SELECT * FROM registrations WHERE file = ? ORDER BY position",
                            file)),
     )
@@ -796,9 +1009,11 @@ def read_placements(db: sqlite_utils.Database,
         "SELECT slot, session, email FROM placements WHERE programme = ?", (programme,))}
 
 
-def save_placements(db: sqlite_utils.Database,
-                    placements: dict[str, Iterable[tuple[str, str, str]]]) -> None:
-    """Replace the stored plan: programme -> (slot, session, email) rows; others are dropped."""
+def save_plan(db: sqlite_utils.Database,
+              placements: dict[str, Iterable[tuple[str, str, str]]],
+              made_from: Mapping[str, str]) -> None:
+    """Replace the stored plan: programme -> (slot, session, email) rows, and the
+    ``data_hash`` of the data each programme's plan was made from; others are dropped."""
     with write_transaction(db) as conn:
         conn.execute("DELETE FROM placements")
         conn.executemany(
@@ -806,3 +1021,31 @@ def save_placements(db: sqlite_utils.Database,
             [(programme, slot, session, email)
              for programme, rows in sorted(placements.items())
              for slot, session, email in rows])
+        conn.execute("DELETE FROM plans")
+        conn.executemany("INSERT INTO plans (programme, data_hash) VALUES (?, ?)",
+                         sorted(made_from.items()))
+
+
+def read_admitted(db: sqlite_utils.Database, programme: str) -> frozenset[str]:
+    """The waitlisted people of ``programme`` that a plan admitted (email keys)."""
+    return frozenset(email for (email,) in db.conn.execute(
+        "SELECT email FROM admissions WHERE programme = ?", (programme,)))
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """Whether a programme's stored plan is the one its data asks for."""
+
+    programme: str
+    file: str
+    status: str
+    planned: bool
+    current: bool
+
+
+def plan_states(db: sqlite_utils.Database) -> list[PlanState]:
+    """Every programme with whether it was planned and whether its data changed since."""
+    return [PlanState(pid, file, status, hashed is not None, hashed == data)
+            for pid, file, status, data, hashed in db.conn.execute(
+                "SELECT p.id, p.file, p.status, p.data_hash, n.data_hash FROM programmes p "
+                "LEFT JOIN plans n ON n.programme = p.id ORDER BY p.id, p.file")]
