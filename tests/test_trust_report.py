@@ -1,0 +1,132 @@
+"""Numbers a reporting officer can trust: `cxc report` over a store with errors, CSV that a
+spreadsheet opens safely, activities listed twice, and the farewell dinner after midnight.
+
+Each test is a story through the real CLI: YAML files on disk, `cxc load` into a real
+SQLite store, then `cxc validate` and `cxc report` as a user runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import PARTNERSHIP, PROGRAMME, Runner, edit
+
+Write = Callable[[str, str], Path]
+
+HELD = edit(PROGRAMME, "status: confirmed", "status: held")
+"""The valid Cluster Exchange of conftest, now over: it counts in the report."""
+
+# Two errors: six registrations for five places, and three delegates of Barna Bio for a
+# quota of two.
+TWO_ERRORS = edit(edit(HELD, "capacity: 10\n  quotas", "capacity: 5\n  quotas"),
+                  "barna-bio: 3", "barna-bio: 2")
+
+REPORTS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("--format", "table"),
+    ("--format", "json"),
+    ("--format", "csv"),
+    ("--format", "markdown"),
+    ("--explain", "participants"),
+    ("--explain", "organisations", "--format", "csv"),
+    ("--explain", "eccp_posts", "--format", "json"),
+    ("--format", "json", "--from", "2024-01-01", "--partner", "lille-health"),
+)
+
+
+def _load(run: Runner, write: Write, programme: str, partnership: str = PARTNERSHIP) -> None:
+    loaded = run("load", write("partnership.yaml", partnership),
+                 write("programme.yaml", programme))
+    assert loaded.code == 0, loaded.output
+
+
+def _actuals(run: Runner, *args: str) -> dict[str, int]:
+    done = run("report", "--format", "json", *args)
+    assert done.code == 0, done.output
+    return {d["key"]: d["actual"] for d in done.json()["deliverables"]}
+
+
+# -- 1. a store with errors is not reported on, unless forced --------------------------------
+
+
+@pytest.mark.parametrize("args", REPORTS, ids=[" ".join(a) or "default" for a in REPORTS])
+def test_a_store_with_errors_is_refused_with_the_count_of_errors(
+    run: Runner, write: Write, args: tuple[str, ...],
+) -> None:
+    _load(run, write, TWO_ERRORS)
+    validated = run("validate", "--format", "json")
+    assert (validated.code, validated.json()["errors"]) == (1, 2)
+
+    refused = run("report", *args)
+
+    assert refused.code == 1
+    assert refused.stdout == ""   # no numbers
+    assert refused.stderr == ("cxc: the store has 2 errors (see `cxc validate`); "
+                              "fix them, or report anyway with --force\n")
+
+
+def test_one_error_is_one_error(run: Runner, write: Write) -> None:
+    _load(run, write, edit(HELD, "barna-bio: 3", "barna-bio: 2"))
+
+    refused = run("report")
+
+    assert refused.code == 1 and refused.stdout == ""
+    assert refused.stderr == ("cxc: the store has 1 error (see `cxc validate`); "
+                              "fix it, or report anyway with --force\n")
+
+
+@pytest.mark.parametrize("args", REPORTS, ids=[" ".join(a) or "default" for a in REPORTS])
+def test_force_reports_anyway_with_the_warning_on_stderr(
+    run: Runner, write: Write, args: tuple[str, ...],
+) -> None:
+    _load(run, write, HELD)
+    clean = run("report", *args)
+    assert (clean.code, clean.stderr) == (0, "")
+    _load(run, write, TWO_ERRORS)   # the same people and sessions: the same numbers
+
+    forced = run("report", *args, "--force")
+
+    assert forced.code == 0
+    assert forced.stdout == clean.stdout
+    assert forced.stderr == ("cxc: warning: the store has 2 errors (see `cxc validate`); "
+                             "reported anyway (--force), the counts may be wrong\n")
+
+
+def test_force_on_a_clean_store_changes_nothing(run: Runner, write: Write) -> None:
+    _load(run, write, HELD)
+
+    plain, forced = run("report", "-f", "json"), run("report", "-f", "json", "--force")
+
+    assert (forced.code, forced.stdout, forced.stderr) == (0, plain.stdout, "")
+
+
+def test_warnings_do_not_stop_the_report(run: Runner, write: Write) -> None:
+    # 15 minutes to walk from the campus to the lab: two tight-transfer warnings
+    _load(run, write, edit(HELD, "end: 2024-03-28 11:00", "end: 2024-03-28 13:45"))
+    assert run("validate").code == 0
+    assert run("validate", "--strict").code == 1
+
+    done = run("report", "--format", "json")
+
+    assert (done.code, done.stderr) == (0, "")
+    assert {d["key"]: d["actual"] for d in done.json()["deliverables"]}["cxc"] == 1
+
+
+def test_a_store_fixed_is_reported_again(run: Runner, write: Write) -> None:
+    _load(run, write, TWO_ERRORS)
+    assert run("report").code == 1
+
+    _load(run, write, HELD)
+
+    assert _actuals(run)["participants"] == 6
+
+
+def test_bad_usage_is_still_exit_2_on_a_store_with_errors(run: Runner, write: Write) -> None:
+    _load(run, write, TWO_ERRORS)
+
+    for args in (("--partner", "nobody"), ("--explain", "visits"), ("--to", "tomorrow")):
+        done = run("report", *args)
+        assert done.code == 2, (args, done.output)
+        assert "--force" not in done.stderr
