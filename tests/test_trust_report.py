@@ -7,6 +7,8 @@ SQLite store, then `cxc validate` and `cxc report` as a user runs them.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,3 +132,66 @@ def test_bad_usage_is_still_exit_2_on_a_store_with_errors(run: Runner, write: Wr
         done = run("report", *args)
         assert done.code == 2, (args, done.output)
         assert "--force" not in done.stderr
+
+
+# -- 2. CSV a spreadsheet opens without running anything -----------------------------------
+
+EVIL = '=HYPERLINK("http://evil.example","x")'
+
+
+def test_an_organisation_named_like_a_formula_is_quoted_in_the_csv(
+    run: Runner, write: Write,
+) -> None:
+    programme = edit(edit(edit(edit(
+        HELD, "organisation: Mediscan SL", "organisation: '" + EVIL + "'"),
+        "organisation: Salut Digital SL", "organisation: '+34 Salut Digital'"),
+        "organisation: Medtech OU", "organisation: '-Medtech OU'"),
+        "organisation: Tartu University Hospital", "organisation: '@Tartu Hospital'")
+    _load(run, write, programme)
+
+    done = run("report", "--explain", "organisations", "--format", "csv")
+
+    assert done.code == 0, done.output
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0] == ["organisation", "org_types", "programmes"]
+    names = sorted(row[0] for row in rows[1:])
+    assert names == sorted(["'" + EVIL, "'+34 Salut Digital", "'-Medtech OU",
+                            "'@Tartu Hospital", "Barna Bio", "Tallinn Med"])
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    # the JSON is data, not a spreadsheet: the name as written
+    as_json = run("report", "--explain", "organisations", "--format", "json").json()
+    assert EVIL in [r["organisation"] for r in as_json["evidence"]]
+
+
+def test_activity_titles_like_formulas_are_quoted_and_numbers_are_not(
+    run: Runner, write: Write,
+) -> None:
+    partnership = edit(PARTNERSHIP, 'title: "Lille Health: our first Cluster Exchange"',
+                       'title: "-1 day to go: =SUM(A1:A9)"')
+    _load(run, write, HELD, partnership)
+
+    explained = run("report", "--explain", "eccp_posts", "--format", "csv")
+    counted = run("report", "--format", "csv")
+
+    assert list(csv.reader(io.StringIO(explained.stdout))) == [
+        ["date", "partner", "title"], ["2024-04-15", "lille-health", "'-1 day to go: =SUM(A1:A9)"]]
+    rows = {row[0]: row for row in csv.reader(io.StringIO(counted.stdout))}
+    assert rows["eccp_posts"] == ["eccp_posts", "ECCP posts", "1", ""]
+    assert rows["cxc"] == ["cxc", "Cluster exchanges", "1", "2"]
+
+
+def test_every_formula_start_is_quoted_by_the_csv_format() -> None:
+    """Tab and carriage return cannot come from the YAML (the loader trims names), so the
+    format function is given them directly."""
+    from cxc.report import Deliverable, Evidence, Period, evidence_csv
+
+    names = ("=1+1", "+1", "-1", "@SUM(A1)", "\tTab", "\rReturn", "Plain", "O'Neil", " =space")
+    evidence = Evidence(Period(), None, Deliverable("organisations", "Organisations", 9, None),
+                        "note", ("organisation", "people"),
+                        tuple((name, -1 if name == "-1" else 1) for name in names))
+
+    assert evidence_csv(evidence) == (
+        "organisation,people\n'=1+1,1\n'+1,1\n'-1,-1\n'@SUM(A1),1\n'\tTab,1\n'\rReturn,1\n"
+        "Plain,1\nO'Neil,1\n =space,1\n")

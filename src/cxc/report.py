@@ -494,12 +494,23 @@ def _json(payload: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may take a cell starting with for a formula (OWASP: CSV injection)."""
+
+
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([_csv_cell(c) for c in header])
+    writer.writerows([_csv_cell(c) for c in row] for row in rows)
     return buffer.getvalue()
+
+
+def _csv_cell(cell: Cell) -> Cell:
+    """A cell no spreadsheet runs: text that would start a formula gets a leading `'`."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 def _markdown_row(cells: Sequence[str]) -> str:
