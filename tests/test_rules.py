@@ -45,6 +45,7 @@ SEVERITY = {
     "ineligible-visitor": "error",
     "repeat-visit": "warning",
     "own-delegation": "warning",
+    "duplicate-activity": "warning",
 }
 
 PROGRAMME_LINE = ("programme.yaml", "id: cxc-2024-lille")
@@ -104,6 +105,14 @@ def _two_working_days() -> str:
 ANA = "interests: [ai]\n    sessions: [lab-a]"
 JORDI_TRAIN_BACK = "depart: 2024-04-01 13:30"
 JAAN = "org_type: hospital\n    country: EE\n    partner: tallinn-med"
+ACTIVITY = ("  - kind: eccp_post\n    partner: lille-health\n    date: 2024-04-15\n"
+            '    title: "Lille Health: our first Cluster Exchange"\n')
+
+
+def _activity_again(old: str = "", new: str = "") -> str:
+    """The partnership with its one activity listed a second time, ``old`` changed to ``new``."""
+    return edit(PARTNERSHIP, ACTIVITY, ACTIVITY + (ACTIVITY.replace(old, new) if old else ACTIVITY))
+
 
 CASES: dict[str, Case] = {
     # -- unknown-reference ------------------------------------------------------------------
@@ -292,6 +301,13 @@ CASES: dict[str, Case] = {
         "own-delegation", edit(PROGRAMME, JAAN, JAAN.replace("tallinn-med", "lille-health")),
         at=(("programme.yaml", "email: jaan.kask@example.com"),),
         expect={"participant": "jaan.kask@example.com"}),
+    # -- the deliverables --------------------------------------------------------------------
+    "an activity listed twice, its title in other case and spacing": Case(
+        "duplicate-activity", partnership=_activity_again(
+            '"Lille Health: our first Cluster Exchange"',
+            '"  lille health: OUR FIRST cluster exchange "'),
+        at=(("partnership.yaml", "- kind: eccp_post", 2),), programme_id=None,
+        says=f"already listed at line {line_of(PARTNERSHIP, '- kind: eccp_post')}"),
 }
 
 
@@ -385,6 +401,10 @@ NEAR_MISSES: dict[str, tuple[str, dict[str, Any]]] = {
     "the host's delegation at a deep dive day": ("own-delegation", {"programme": edit(
         edit(PROGRAMME, "kind: cxc", "kind: deep_dive_day"),
         JAAN, JAAN.replace("tallinn-med", "lille-health"))}),
+    "the same title on another day": ("duplicate-activity", {"partnership": _activity_again(
+        "date: 2024-04-15", "date: 2024-04-16")}),
+    "the same day and title, another kind": ("duplicate-activity", {
+        "partnership": _activity_again("kind: eccp_post", "kind: promotional_event")}),
 }
 
 

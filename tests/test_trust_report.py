@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PARTNERSHIP, PROGRAMME, Runner, edit
+from conftest import PARTNERSHIP, PROGRAMME, Checked, Runner, edit, line_of
 
 Write = Callable[[str, str], Path]
 
@@ -195,3 +196,78 @@ def test_every_formula_start_is_quoted_by_the_csv_format() -> None:
     assert evidence_csv(evidence) == (
         "organisation,people\n'=1+1,1\n'+1,1\n'-1,-1\n'@SUM(A1),1\n'\tTab,1\n'\rReturn,1\n"
         "Plain,1\nO'Neil,1\n =space,1\n")
+
+
+# -- 3. an activity listed twice -------------------------------------------------------------
+
+ACTIVITY = """\
+  - kind: eccp_post
+    partner: lille-health
+    date: 2024-04-15
+    title: "Lille Health: our first Cluster Exchange"
+"""
+
+
+def _with_activities(*entries: str) -> str:
+    return edit(PARTNERSHIP, ACTIVITY, ACTIVITY + "".join(entries))
+
+
+def test_an_activity_listed_twice_is_a_warning_and_still_counts_twice(
+    run: Runner, write: Write, check: Callable[..., Checked],
+) -> None:
+    again = edit(ACTIVITY, '"Lille Health: our first Cluster Exchange"',
+                 '"  lille health: OUR FIRST cluster exchange "')
+    partnership = _with_activities(again)
+
+    checked = check(HELD, partnership=partnership)
+
+    assert checked.rules == {"duplicate-activity"}
+    [finding] = checked.findings
+    first = line_of(partnership, "- kind: eccp_post", 1)
+    assert finding["severity"] == "warning"
+    assert (finding["file"], finding["line"]) == (
+        "partnership.yaml", line_of(partnership, "- kind: eccp_post", 2))
+    assert f"line {first}" in finding["message"]
+    assert finding["programme"] is None
+    assert checked.result.code == 0 and checked.strict.code == 1
+    assert _actuals(run)["eccp_posts"] == 2   # a warning: the report counts what is listed
+
+
+def test_titles_are_compared_as_unicode_text(check: Callable[..., Checked]) -> None:
+    composed = unicodedata.normalize("NFC", "Eurasanté à Lille")
+    decomposed = unicodedata.normalize("NFD", "EURASANTÉ À LILLE")
+    assert composed.casefold() != decomposed.casefold()
+    entries = [edit(ACTIVITY, '"Lille Health: our first Cluster Exchange"', f'"{title}"')
+               for title in (composed, decomposed)]
+    partnership = _with_activities(*entries)
+
+    checked = check(HELD, partnership=partnership)
+
+    assert [(f["rule"], f["line"]) for f in checked.findings] == [
+        ("duplicate-activity", line_of(partnership, "- kind: eccp_post", 3))]
+    assert f"line {line_of(partnership, '- kind: eccp_post', 2)}" in checked.findings[0]["message"]
+
+
+def test_three_listings_are_two_repeats_of_the_first(check: Callable[..., Checked]) -> None:
+    partnership = _with_activities(ACTIVITY, ACTIVITY)
+
+    checked = check(HELD, partnership=partnership)
+
+    first = line_of(partnership, "- kind: eccp_post", 1)
+    assert sorted(f["line"] for f in checked.of("duplicate-activity")) == [
+        line_of(partnership, "- kind: eccp_post", 2), line_of(partnership, "- kind: eccp_post", 3)]
+    assert all(f"line {first}" in f["message"] for f in checked.findings)
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("kind: eccp_post", "kind: promotional_event"),
+    ("partner: lille-health", "partner: barna-bio"),
+    ("date: 2024-04-15", "date: 2024-04-16"),
+    ("our first Cluster Exchange", "our second Cluster Exchange"),
+], ids=["kind", "partner", "date", "title"])
+def test_activities_that_differ_in_one_field_are_two(
+    check: Callable[..., Checked], old: str, new: str,
+) -> None:
+    checked = check(HELD, partnership=_with_activities(edit(ACTIVITY, old, new)))
+
+    assert checked.findings == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import json
 import sqlite3
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -46,11 +47,22 @@ SLOT_OF_CHOICE = ("(SELECT s.slot FROM sessions s WHERE s.file = r.file AND s.id
 EPOCH = "CAST(strftime('%s', {}) AS INTEGER)"
 
 
+def text_key(text: str | None) -> str | None:
+    """How two texts are told apart: Unicode NFC, case-folded, surrounding white space ignored.
+
+    The rules' SQL calls it as ``text_key(...)``.
+    """
+    if text is None:
+        return None
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).strip().casefold())
+
+
 class Facts:
     """The store as the rules read it: SQL, and where each row was written."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        conn.create_function("text_key", 1, text_key, deterministic=True)
         self._shown: dict[str, str] = dict(conn.execute("SELECT path, display FROM files"))
         self._by_id: dict[str, dict[str, SessionRow]] = {}
 
@@ -602,6 +614,18 @@ def own_delegation(facts: Facts) -> Iterator[Finding]:
                        participant=email)
 
 
+def duplicate_activity(facts: Facts) -> Iterator[Finding]:
+    for kind, partner, day, title, file, line, first in facts.rows(
+            f"SELECT kind, partner, date, title, file, line, first FROM (SELECT kind, partner, "
+            f"date, title, file, line, first_value(line) OVER w AS first, "
+            f"row_number() OVER w AS n FROM activities WHERE file = {PARTNERSHIP_FILE} "
+            f"WINDOW w AS (PARTITION BY kind, partner, date, text_key(title) ORDER BY rowid)) "
+            f"WHERE n > 1"):
+        yield _finding("duplicate-activity",
+                       f"activity `{title}` ({kind} of `{partner}` on {day}) is already listed "
+                       f"at line {first or 0}: it would count twice", facts.at(file, line))
+
+
 RULES: tuple[Rule, ...] = (
     Rule("unknown-reference", "error", unknown_reference,
          "a host, partner, venue or session id that is not defined"),
@@ -629,6 +653,8 @@ RULES: tuple[Rule, ...] = (
          "an organisation visits in more than one cxc"),
     Rule("own-delegation", "warning", own_delegation,
          "a participant travels in the host's own delegation to a cxc"),
+    Rule("duplicate-activity", "warning", duplicate_activity,
+         "the same activity (kind, partner, date, title) listed twice: it would count twice"),
 )
 
 SEVERITY = {rule.id: rule.severity for rule in RULES}
