@@ -109,6 +109,11 @@ ACTIVITY = ("  - kind: eccp_post\n    partner: lille-health\n    date: 2024-04-1
             '    title: "Lille Health: our first Cluster Exchange"\n')
 
 
+FAREWELL = ("  - id: farewell\n    title: Farewell dinner\n    kind: meal\n    venue: campus\n"
+            "    start: 2024-04-01 20:00\n    end: 2024-04-02 01:00\nparticipants:\n")
+"""A dinner on the last day (Monday 1 April) that ends after midnight, on the day after."""
+
+
 def _activity_again(old: str = "", new: str = "") -> str:
     """The partnership with its one activity listed a second time, ``old`` changed to ``new``."""
     return edit(PARTNERSHIP, ACTIVITY, ACTIVITY + (ACTIVITY.replace(old, new) if old else ACTIVITY))
@@ -173,6 +178,15 @@ CASES: dict[str, Case] = {
                           "end: 2024-03-28 11:00", "end: 2024-03-27 21:00"),
         at=(("programme.yaml", "- id: welcome"),), expect={"session": "welcome"},
         also=frozenset({"misses-sessions"}), says="outside"),  # Liis lands on the 28th
+    "session ending two days after the programme's last day": Case(
+        "bad-dates", edit(PROGRAMME, "end: 2024-04-01 12:00", "end: 2024-04-03 01:00"),
+        at=(("programme.yaml", "- id: wrap-up"),), expect={"session": "wrap-up"},
+        also=frozenset({"misses-sessions"}), says="outside"),  # everyone has left by then
+    "session from the day before the last into the day after": Case(
+        "bad-dates", edit(edit(PROGRAMME, "start: 2024-03-31 11:00", "start: 2024-03-31 20:00"),
+                          "end: 2024-03-31 13:00", "end: 2024-04-02 01:00"),
+        at=(("programme.yaml", "- id: brunch"),), expect={"session": "brunch"},
+        also=frozenset({"participant-double-booked", "misses-sessions"}), says="outside"),
     "programme outside the partnership's period": Case(
         "bad-dates", partnership=edit(PARTNERSHIP, "end: 2025-01-31", "end: 2024-03-31"),
         at=(PROGRAMME_LINE,), says="partnership"),
@@ -384,6 +398,8 @@ NEAR_MISSES: dict[str, tuple[str, dict[str, Any]]] = {
         "arrive: 2024-03-28 10:15\n        arrive_timezone: Europe/Tallinn")}),
     "arrives as the session starts": ("misses-sessions", {"programme": edit(
         PROGRAMME, "arrive: 2024-03-28 09:15", "arrive: 2024-03-28 09:30")}),
+    "a farewell dinner on the last day ends after midnight": ("bad-dates", {"programme": edit(
+        PROGRAMME, "participants:\n", FAREWELL)}),
     "03:30 exists in Paris on the night of the change": ("bad-dates", {"programme": edit(
         edit(PROGRAMME, "start: 2024-03-31 11:00", "start: 2024-03-31 03:30"),
         "end: 2024-03-31 13:00", "end: 2024-03-31 04:30")}),

@@ -271,3 +271,56 @@ def test_activities_that_differ_in_one_field_are_two(
     checked = check(HELD, partnership=_with_activities(edit(ACTIVITY, old, new)))
 
     assert checked.findings == []
+
+
+# -- 4. the farewell dinner ------------------------------------------------------------------
+
+FAREWELL = """\
+  - id: farewell
+    title: Farewell dinner
+    kind: meal
+    venue: campus
+    start: {start}
+    end: {end}
+participants:
+"""
+
+
+def _with_session(start: str, end: str) -> str:
+    return edit(HELD, "participants:\n", FAREWELL.format(start=start, end=end))
+
+
+def test_a_farewell_dinner_on_the_last_day_may_end_after_midnight(
+    run: Runner, check: Callable[..., Checked],
+) -> None:
+    programme = _with_session("2024-04-01 20:00", "2024-04-02 01:00")
+
+    checked = check(programme)
+
+    assert checked.of("bad-dates") == []
+    # people flying home before dinner miss it: a warning, so the report still runs
+    assert {f["severity"] for f in checked.findings} <= {"warning"}
+    assert checked.result.code == 0
+    assert _actuals(run)["cxc"] == 1
+
+
+@pytest.mark.parametrize(("start", "end", "why"), [
+    ("2024-04-01 20:00", "2024-04-03 01:00", "ends two days after the last day"),
+    ("2024-03-31 20:00", "2024-04-02 01:00", "starts before the last day, ends after it"),
+    ("2024-04-02 00:30", "2024-04-02 01:30", "starts after the last day"),
+    ("2024-04-01 23:00", "2024-04-01 22:00", "ends before it starts"),
+], ids=["two days after", "over the last day", "after the last day", "backwards"])
+def test_a_session_past_the_last_day_is_still_refused(
+    run: Runner, check: Callable[..., Checked], start: str, end: str, why: str,
+) -> None:
+    programme = _with_session(start, end)
+
+    checked = check(programme)
+
+    found = checked.of("bad-dates")
+    assert [(f["session"], f["line"]) for f in found] != [], why
+    assert {(f["session"], f["line"]) for f in found} == {
+        ("farewell", line_of(programme, "- id: farewell"))}, why
+    assert checked.result.code == 1
+    refused = run("report")
+    assert (refused.code, refused.stdout) == (1, "")

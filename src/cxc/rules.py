@@ -46,6 +46,13 @@ SLOT_OF_CHOICE = ("(SELECT s.slot FROM sessions s WHERE s.file = r.file AND s.id
 
 EPOCH = "CAST(strftime('%s', {}) AS INTEGER)"
 
+OUTSIDE_DATES = ("(substr(s.start_local, 1, 10) NOT BETWEEN p.start AND p.\"end\" "
+                 "OR substr(s.end_local, 1, 10) > CASE WHEN substr(s.start_local, 1, 10) = "
+                 "p.\"end\" THEN date(p.\"end\", '+1 day') ELSE p.\"end\" END)")
+"""A session outside its programme's dates (``s``: sessions, ``p``: programmes): it starts on
+none of them, or ends after the last, save on the day after for one that starts on the last
+(a farewell dinner ends after midnight)."""
+
 
 def text_key(text: str | None) -> str | None:
     """How two texts are told apart: Unicode NFC, case-folded, surrounding white space ignored.
@@ -284,12 +291,12 @@ def bad_dates(facts: Facts) -> Iterator[Finding]:
     gaps = _times_in_gaps(facts)
     in_gap = "{} || ' ' || {} IN (SELECT value FROM json_each(?1))"
     gap_keys = json.dumps([f"{wall} {zone}" for wall, zone in sorted(gaps)])
-    for pid, sid, start, start_tz, end, end_tz, ordered, p_start, p_end, file, line in facts.rows(
+    for (pid, sid, start, start_tz, end, end_tz, ordered, outside, p_start, p_end, file,
+         line) in facts.rows(
             f"SELECT p.id, s.id, s.start_local, s.start_tz, s.end_local, s.end_tz, "
-            f"s.end_utc > s.start_utc, p.start, p.\"end\", s.file, s.line "
+            f"s.end_utc > s.start_utc, {OUTSIDE_DATES}, p.start, p.\"end\", s.file, s.line "
             f"FROM sessions s JOIN programmes p ON p.file = s.file WHERE {ACTIVE} AND "
-            f"(s.end_utc <= s.start_utc OR substr(s.start_local, 1, 10) < p.start "
-            f"OR substr(s.end_local, 1, 10) > p.\"end\" "
+            f"(s.end_utc <= s.start_utc OR {OUTSIDE_DATES} "
             f"OR {in_gap.format('s.start_local', 's.start_tz')} "
             f"OR {in_gap.format('s.end_local', 's.end_tz')})", gap_keys):
         at = facts.at(file, line)
@@ -300,9 +307,11 @@ def bad_dates(facts: Facts) -> Iterator[Finding]:
         if not missing and not ordered:  # a time in a gap has no order to check
             yield _finding(rule, f"session `{sid}` ends ({end}) before it starts ({start})",
                            at, pid, session=sid)
-        if start[:10] < p_start or end[:10] > p_end:
+        if outside:
+            late = ("; only a session that starts on the last day may end on the day after"
+                    if p_start <= start[:10] <= p_end else "")
             yield _finding(rule, f"session `{sid}` ({start} to {end}) lies outside the "
-                           f"programme's dates {p_start} to {p_end}", at, pid,
+                           f"programme's dates {p_start} to {p_end}{late}", at, pid,
                            session=sid)
     for (pid, email, origin, destination, depart, depart_tz, arrive, arrive_tz, file,
          line) in facts.rows(
