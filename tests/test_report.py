@@ -83,8 +83,8 @@ activities:
     title: Health data in Estonia
 """
 
-# Cy is in the host's own delegation of a study visit: a kind-rules error, which
-# must not stop the report.
+# Cy, of a Lille hospital, travels with gamma's delegation: a study visit's visitors
+# come from the other partners (see CY_WITH_THE_HOST for the store that breaks this).
 STUDY_VISIT = """\
 programme:
   id: sv-2023-lille
@@ -112,7 +112,7 @@ participants:
      organisation: Acme Health, org_type: sme, country: ES}
   - {email: bo@example.com, name: Bo Berg, partner: gamma,
      organisation: Tallinn Cluster, org_type: cluster, country: EE}
-  - {email: cy@example.com, name: Cy Dupont, partner: alpha,
+  - {email: cy@example.com, name: Cy Dupont, partner: gamma,
      organisation: Lille Health, org_type: hospital, country: FR}
   - {email: dee@example.com, name: Dee Absent, partner: beta,
      organisation: Ghost Ltd, org_type: sme, country: PT, attended: false}
@@ -333,20 +333,36 @@ PARTNER_BETA = {  # beta hosts barcelona (held) and sv-2022-barcelona (cancelled
 }
 
 
+# The same files with Cy in the host's own delegation of its study visit: a kind-rules
+# error, and nothing the counts depend on changed.
+CY_WITH_THE_HOST = {**FILES, "sv-2023-lille.yaml": STUDY_VISIT.replace(
+    "cy@example.com, name: Cy Dupont, partner: gamma",
+    "cy@example.com, name: Cy Dupont, partner: alpha")}
+
+
 # -- running the CLI ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def _store(tmp_path_factory: pytest.TempPathFactory, files: dict[str, str]) -> Path:
     folder = tmp_path_factory.mktemp("report")
     programmes = folder / "programmes"
     programmes.mkdir()
-    for name, text in FILES.items():
+    for name, text in files.items():
         (programmes / name).write_text(dedent(text), encoding="utf-8")
     store = folder / "cxc.db"
     loaded = cxc(store, "load", str(programmes))
     assert loaded.returncode == 0, loaded.stderr
-    yield store
+    return store
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield _store(tmp_path_factory, FILES)
+
+
+@pytest.fixture(scope="module")
+def broken_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield _store(tmp_path_factory, CY_WITH_THE_HOST)
 
 
 def cxc(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -435,9 +451,25 @@ def test_a_period_with_nothing_in_it_counts_zero(db: Path) -> None:
     assert actuals(db, "--from", "2025-01-01") == dict.fromkeys(KEYS, 0)
 
 
-def test_rule_errors_do_not_stop_the_report(db: Path) -> None:
-    assert cxc(db, "validate").returncode == 1   # Cy in the host's own study visit
-    assert actuals(db) == ALL
+def test_the_fixture_is_valid(db: Path) -> None:
+    done = cxc(db, "validate")
+    assert (done.returncode, done.stdout) == (0, "no problems found\n")
+
+
+def test_rule_errors_stop_the_report_unless_forced(broken_db: Path) -> None:
+    assert cxc(broken_db, "validate").returncode == 1   # Cy in the host's own study visit
+    for args in ((), ("--format", "json"), ("--explain", "participants", "-f", "csv")):
+        refused = cxc(broken_db, "report", *args)
+        assert (refused.returncode, refused.stdout) == (1, ""), args
+        assert refused.stderr == ("cxc: the store has 1 error (see `cxc validate`); "
+                                  "fix it, or report anyway with --force\n")
+
+    forced = cxc(broken_db, "report", "--format", "json", "--force")
+
+    assert forced.returncode == 0
+    assert {d["key"]: d["actual"] for d in json.loads(forced.stdout)["deliverables"]} == ALL
+    assert forced.stderr == ("cxc: warning: the store has 1 error (see `cxc validate`); "
+                             "reported anyway (--force), the counts may be wrong\n")
 
 
 # -- formats ------------------------------------------------------------------

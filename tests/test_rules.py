@@ -45,6 +45,7 @@ SEVERITY = {
     "ineligible-visitor": "error",
     "repeat-visit": "warning",
     "own-delegation": "warning",
+    "duplicate-activity": "warning",
 }
 
 PROGRAMME_LINE = ("programme.yaml", "id: cxc-2024-lille")
@@ -104,6 +105,19 @@ def _two_working_days() -> str:
 ANA = "interests: [ai]\n    sessions: [lab-a]"
 JORDI_TRAIN_BACK = "depart: 2024-04-01 13:30"
 JAAN = "org_type: hospital\n    country: EE\n    partner: tallinn-med"
+ACTIVITY = ("  - kind: eccp_post\n    partner: lille-health\n    date: 2024-04-15\n"
+            '    title: "Lille Health: our first Cluster Exchange"\n')
+
+
+FAREWELL = ("  - id: farewell\n    title: Farewell dinner\n    kind: meal\n    venue: campus\n"
+            "    start: 2024-04-01 20:00\n    end: 2024-04-02 01:00\nparticipants:\n")
+"""A dinner on the last day (Monday 1 April) that ends after midnight, on the day after."""
+
+
+def _activity_again(old: str = "", new: str = "") -> str:
+    """The partnership with its one activity listed a second time, ``old`` changed to ``new``."""
+    return edit(PARTNERSHIP, ACTIVITY, ACTIVITY + (ACTIVITY.replace(old, new) if old else ACTIVITY))
+
 
 CASES: dict[str, Case] = {
     # -- unknown-reference ------------------------------------------------------------------
@@ -164,6 +178,15 @@ CASES: dict[str, Case] = {
                           "end: 2024-03-28 11:00", "end: 2024-03-27 21:00"),
         at=(("programme.yaml", "- id: welcome"),), expect={"session": "welcome"},
         also=frozenset({"misses-sessions"}), says="outside"),  # Liis lands on the 28th
+    "session ending two days after the programme's last day": Case(
+        "bad-dates", edit(PROGRAMME, "end: 2024-04-01 12:00", "end: 2024-04-03 01:00"),
+        at=(("programme.yaml", "- id: wrap-up"),), expect={"session": "wrap-up"},
+        also=frozenset({"misses-sessions"}), says="outside"),  # everyone has left by then
+    "session from the day before the last into the day after": Case(
+        "bad-dates", edit(edit(PROGRAMME, "start: 2024-03-31 11:00", "start: 2024-03-31 20:00"),
+                          "end: 2024-03-31 13:00", "end: 2024-04-02 01:00"),
+        at=(("programme.yaml", "- id: brunch"),), expect={"session": "brunch"},
+        also=frozenset({"participant-double-booked", "misses-sessions"}), says="outside"),
     "programme outside the partnership's period": Case(
         "bad-dates", partnership=edit(PARTNERSHIP, "end: 2025-01-31", "end: 2024-03-31"),
         at=(PROGRAMME_LINE,), says="partnership"),
@@ -292,6 +315,13 @@ CASES: dict[str, Case] = {
         "own-delegation", edit(PROGRAMME, JAAN, JAAN.replace("tallinn-med", "lille-health")),
         at=(("programme.yaml", "email: jaan.kask@example.com"),),
         expect={"participant": "jaan.kask@example.com"}),
+    # -- the deliverables --------------------------------------------------------------------
+    "an activity listed twice, its title in other case and spacing": Case(
+        "duplicate-activity", partnership=_activity_again(
+            '"Lille Health: our first Cluster Exchange"',
+            '"  lille health: OUR FIRST cluster exchange "'),
+        at=(("partnership.yaml", "- kind: eccp_post", 2),), programme_id=None,
+        says=f"already listed at line {line_of(PARTNERSHIP, '- kind: eccp_post')}"),
 }
 
 
@@ -368,6 +398,8 @@ NEAR_MISSES: dict[str, tuple[str, dict[str, Any]]] = {
         "arrive: 2024-03-28 10:15\n        arrive_timezone: Europe/Tallinn")}),
     "arrives as the session starts": ("misses-sessions", {"programme": edit(
         PROGRAMME, "arrive: 2024-03-28 09:15", "arrive: 2024-03-28 09:30")}),
+    "a farewell dinner on the last day ends after midnight": ("bad-dates", {"programme": edit(
+        PROGRAMME, "participants:\n", FAREWELL)}),
     "03:30 exists in Paris on the night of the change": ("bad-dates", {"programme": edit(
         edit(PROGRAMME, "start: 2024-03-31 11:00", "start: 2024-03-31 03:30"),
         "end: 2024-03-31 13:00", "end: 2024-03-31 04:30")}),
@@ -385,6 +417,10 @@ NEAR_MISSES: dict[str, tuple[str, dict[str, Any]]] = {
     "the host's delegation at a deep dive day": ("own-delegation", {"programme": edit(
         edit(PROGRAMME, "kind: cxc", "kind: deep_dive_day"),
         JAAN, JAAN.replace("tallinn-med", "lille-health"))}),
+    "the same title on another day": ("duplicate-activity", {"partnership": _activity_again(
+        "date: 2024-04-15", "date: 2024-04-16")}),
+    "the same day and title, another kind": ("duplicate-activity", {
+        "partnership": _activity_again("kind: eccp_post", "kind: promotional_event")}),
 }
 
 

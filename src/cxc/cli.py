@@ -266,8 +266,14 @@ def report(
         "--explain", metavar="KEY",
         help="List what stands behind one deliverable's count (KEY: e.g. participants).",
     )] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Report even when `cxc validate` finds errors (with a warning).",
+    )] = False,
 ) -> None:
-    """Count the COSME deliverables against the grant's targets, for a period."""
+    """Count the COSME deliverables against the grant's targets, for a period.
+
+    A store that `cxc validate` finds errors in is refused (exit 1), unless --force.
+    """
     from . import report as reports
 
     start = reports.parse_day(period_from, "--from")
@@ -280,11 +286,15 @@ def report(
     width = console.width if console.is_terminal else None
     color = console.is_terminal and not console.no_color
     if explain is None:
-        text = reports.format_report(reports.build_report(db, start, end, partner), fmt,
-                                     width=width, color=color)
+        counted = reports.build_report(db, start, end, partner, force=force)
+        text = reports.format_report(counted, fmt, width=width, color=color)
+        errors = counted.errors
     else:
-        text = reports.format_evidence(reports.explain(db, explain, start, end, partner), fmt,
-                                       width=width, color=color)
+        evidence = reports.explain(db, explain, start, end, partner, force=force)
+        text = reports.format_evidence(evidence, fmt, width=width, color=color)
+        errors = evidence.errors
+    if errors:
+        typer.echo(f"cxc: {reports.forced_warning(errors)}", err=True)
     typer.echo(text, nl=False)
 
 

@@ -78,6 +78,17 @@ class ExportError(CxcError):
     """Files could not be written."""
 
 
+class InvalidStoreError(CxcError):
+    """The store holds data that breaks the rules (errors `cxc validate` finds), and the
+    command needs a store without any; ``errors`` is how many."""
+
+    exit_code = EXIT_FINDINGS
+
+    def __init__(self, message: str, errors: int) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class Finding:
     """One result of a rule: what is wrong, how bad, and where."""

@@ -8,6 +8,10 @@ activities in the period (and of the partner, when one is given).
 
 No query selects a person's name or email: the evidence lists programmes,
 organisations, countries and activities, and counts people per programme.
+
+A report is made from a store the rules find no error in: :func:`build_report` and
+:func:`explain` run them in the same read snapshot as the counts, and raise
+:class:`~cxc.errors.InvalidStoreError` when they find errors, unless forced.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from datetime import date
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
+from .errors import InvalidStoreError, UsageError
 from .loader import ISO_DATE
+from .rules import validate
 from .store import read_snapshot
 
 if TYPE_CHECKING:
@@ -248,6 +253,8 @@ class Report:
     partner: str | None
     """The partner the counts are limited to, if any."""
     deliverables: tuple[Deliverable, ...]
+    errors: int = 0
+    """Errors the rules found in the store, reported anyway (forced); 0 otherwise."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +268,8 @@ class Evidence:
     """How the rows add up to the count."""
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    errors: int = 0
+    """Errors the rules found in the store, reported anyway (forced); 0 otherwise."""
 
 
 # -- building -----------------------------------------------------------------
@@ -289,32 +298,63 @@ def measure(key: str) -> Measure:
 
 
 def build_report(db: sqlite_utils.Database, period_from: date | None, period_to: date | None,
-                 partner: str | None) -> Report:
-    """Count every deliverable of the store, for the period and partner."""
+                 partner: str | None, *, force: bool = False) -> Report:
+    """Count every deliverable of the store, for the period and partner.
+
+    InvalidStoreError when the rules find errors in the store, unless ``force``.
+    """
     conn = db.conn
     period = _period(period_from, period_to)
     with read_snapshot(conn):
         params = _params(conn, period, partner)
+        errors = _errors(conn, force)
         targets = _targets(conn)
         deliverables = tuple(Deliverable(key, m.label, _count(conn, m, params), targets.get(key))
                              for key, m in MEASURES.items())
-    return Report(period, partner, deliverables)
+    return Report(period, partner, deliverables, errors)
 
 
 def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
-            period_to: date | None, partner: str | None) -> Evidence:
-    """One deliverable with what it counts: programmes, organisations, countries or activities."""
+            period_to: date | None, partner: str | None, *, force: bool = False) -> Evidence:
+    """One deliverable with what it counts: programmes, organisations, countries or activities.
+
+    InvalidStoreError when the rules find errors in the store, unless ``force``.
+    """
     m = measure(key)
     conn = db.conn
     period = _period(period_from, period_to)
     with read_snapshot(conn):
         params = _params(conn, period, partner)
+        errors = _errors(conn, force)
         cursor = conn.execute(IN_SCOPE + m.evidence, params)
         columns = tuple(d[0] for d in cursor.description)
         rows = tuple(tuple(row) for row in cursor.fetchall())
         deliverable = Deliverable(key, m.label, _count(conn, m, params),
                                   _targets(conn).get(key))
-    return Evidence(period, partner, deliverable, m.note, columns, rows)
+    return Evidence(period, partner, deliverable, m.note, columns, rows, errors)
+
+
+def forced_warning(errors: int) -> str:
+    """What a report made with ``force`` from a store with ``errors`` errors warns of."""
+    return (f"warning: the store has {_plural(errors, 'error')} (see `cxc validate`); "
+            f"reported anyway (--force), the counts may be wrong")
+
+
+def _errors(conn: sqlite3.Connection, force: bool) -> int:
+    """How many errors the rules find in the store; InvalidStoreError for any, unless ``force``.
+
+    Call it inside the report's read snapshot, so the counts are of the store checked.
+    """
+    errors = sum(1 for f in validate(conn) if f.severity == "error")
+    if errors and not force:
+        raise InvalidStoreError(
+            f"the store has {_plural(errors, 'error')} (see `cxc validate`); "
+            f"fix {'it' if errors == 1 else 'them'}, or report anyway with --force", errors)
+    return errors
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _period(start: date | None, end: date | None) -> Period:
@@ -454,12 +494,23 @@ def _json(payload: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet may take a cell starting with for a formula (OWASP: CSV injection)."""
+
+
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([_csv_cell(c) for c in header])
+    writer.writerows([_csv_cell(c) for c in row] for row in rows)
     return buffer.getvalue()
+
+
+def _csv_cell(cell: Cell) -> Cell:
+    """A cell no spreadsheet runs: text that would start a formula gets a leading `'`."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 def _markdown_row(cells: Sequence[str]) -> str:

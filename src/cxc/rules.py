@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import json
 import sqlite3
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -47,12 +48,30 @@ SLOT_OF_CHOICE = ("(SELECT s.slot FROM sessions s WHERE s.file = r.file AND s.id
 
 EPOCH = "CAST(strftime('%s', {}) AS INTEGER)"
 
+OUTSIDE_DATES = ("(substr(s.start_local, 1, 10) NOT BETWEEN p.start AND p.\"end\" "
+                 "OR substr(s.end_local, 1, 10) > CASE WHEN substr(s.start_local, 1, 10) = "
+                 "p.\"end\" THEN date(p.\"end\", '+1 day') ELSE p.\"end\" END)")
+"""A session outside its programme's dates (``s``: sessions, ``p``: programmes): it starts on
+none of them, or ends after the last, save on the day after for one that starts on the last
+(a farewell dinner ends after midnight)."""
+
+
+def text_key(text: str | None) -> str | None:
+    """How two texts are told apart: Unicode NFC, case-folded, surrounding white space ignored.
+
+    The rules' SQL calls it as ``text_key(...)``.
+    """
+    if text is None:
+        return None
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).strip().casefold())
+
 
 class Facts:
     """The store as the rules read it: SQL, and where each row was written."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        conn.create_function("text_key", 1, text_key, deterministic=True)
         self._shown: dict[str, str] = dict(conn.execute("SELECT path, display FROM files"))
         self._by_id: dict[str, dict[str, SessionRow]] = {}
 
@@ -282,12 +301,12 @@ def bad_dates(facts: Facts) -> Iterator[Finding]:
     gaps = _times_in_gaps(facts)
     in_gap = "{} || ' ' || {} IN (SELECT value FROM json_each(?1))"
     gap_keys = json.dumps([f"{wall} {zone}" for wall, zone in sorted(gaps)])
-    for pid, sid, start, start_tz, end, end_tz, ordered, p_start, p_end, file, line in facts.rows(
+    for (pid, sid, start, start_tz, end, end_tz, ordered, outside, p_start, p_end, file,
+         line) in facts.rows(
             f"SELECT p.id, s.id, s.start_local, s.start_tz, s.end_local, s.end_tz, "
-            f"s.end_utc > s.start_utc, p.start, p.\"end\", s.file, s.line "
+            f"s.end_utc > s.start_utc, {OUTSIDE_DATES}, p.start, p.\"end\", s.file, s.line "
             f"FROM sessions s JOIN programmes p ON p.file = s.file WHERE {ACTIVE} AND "
-            f"(s.end_utc <= s.start_utc OR substr(s.start_local, 1, 10) < p.start "
-            f"OR substr(s.end_local, 1, 10) > p.\"end\" "
+            f"(s.end_utc <= s.start_utc OR {OUTSIDE_DATES} "
             f"OR {in_gap.format('s.start_local', 's.start_tz')} "
             f"OR {in_gap.format('s.end_local', 's.end_tz')})", gap_keys):
         at = facts.at(file, line)
@@ -298,9 +317,11 @@ def bad_dates(facts: Facts) -> Iterator[Finding]:
         if not missing and not ordered:  # a time in a gap has no order to check
             yield _finding(rule, f"session `{sid}` ends ({end}) before it starts ({start})",
                            at, pid, session=sid)
-        if start[:10] < p_start or end[:10] > p_end:
+        if outside:
+            late = ("; only a session that starts on the last day may end on the day after"
+                    if p_start <= start[:10] <= p_end else "")
             yield _finding(rule, f"session `{sid}` ({start} to {end}) lies outside the "
-                           f"programme's dates {p_start} to {p_end}", at, pid,
+                           f"programme's dates {p_start} to {p_end}{late}", at, pid,
                            session=sid)
     for (pid, email, origin, destination, depart, depart_tz, arrive, arrive_tz, file,
          line) in facts.rows(
@@ -614,6 +635,18 @@ def own_delegation(facts: Facts) -> Iterator[Finding]:
                        participant=email)
 
 
+def duplicate_activity(facts: Facts) -> Iterator[Finding]:
+    for kind, partner, day, title, file, line, first in facts.rows(
+            f"SELECT kind, partner, date, title, file, line, first FROM (SELECT kind, partner, "
+            f"date, title, file, line, first_value(line) OVER w AS first, "
+            f"row_number() OVER w AS n FROM activities WHERE file = {PARTNERSHIP_FILE} "
+            f"WINDOW w AS (PARTITION BY kind, partner, date, text_key(title) ORDER BY rowid)) "
+            f"WHERE n > 1"):
+        yield _finding("duplicate-activity",
+                       f"activity `{title}` ({kind} of `{partner}` on {day}) is already listed "
+                       f"at line {first or 0}: it would count twice", facts.at(file, line))
+
+
 RULES: tuple[Rule, ...] = (
     Rule("unknown-reference", "error", unknown_reference,
          "a host, partner, venue or session id that is not defined"),
@@ -641,6 +674,8 @@ RULES: tuple[Rule, ...] = (
          "an organisation visits in more than one cxc"),
     Rule("own-delegation", "warning", own_delegation,
          "a participant travels in the host's own delegation to a cxc"),
+    Rule("duplicate-activity", "warning", duplicate_activity,
+         "the same activity (kind, partner, date, title) listed twice: it would count twice"),
 )
 
 SEVERITY = {rule.id: rule.severity for rule in RULES}
