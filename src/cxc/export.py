@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Self
 
 from . import ics, itinerary
 from . import model as m
+from .csvcells import cell_text, safe_cell
 from .errors import ExportError, UsageError
 from .progress import Progress, no_progress
 from .store import (
@@ -326,11 +327,6 @@ def _page_of(calendar_path: str) -> str:
         calendar_path + ".html")
 
 
-def safe_cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class _Sent:
     """The calendars this export wrote and the history of their events, in temporary
     tables (on disk, private to this connection) until the files are safely written."""
@@ -493,14 +489,9 @@ def erase_person_files(files: list[PersonFile], key: str) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise ExportError(f"{listing}: cannot read: {exc}") from None
         rows = list(csv.reader(io.StringIO(text, newline="")))
-        kept = [row for row in rows if not row or m.identity_key(_unsafe(row[0])) != key]
+        kept = [row for row in rows if not row or m.identity_key(cell_text(row[0])) != key]
         if len(kept) != len(rows):
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\r\n").writerows(kept)
             AtomicWriter(folder).write(f"{pid}/participants.csv", buffer.getvalue().encode())
     return removed
-
-
-def _unsafe(cell: str) -> str:
-    """The text of a cell written by :func:`safe_cell`."""
-    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell

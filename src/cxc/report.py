@@ -25,6 +25,7 @@ from datetime import date
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from .csvcells import safe_cell
 from .errors import InvalidStoreError, UsageError
 from .loader import ISO_DATE
 from .rules import validate
@@ -494,10 +495,6 @@ def _json(payload: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What a spreadsheet may take a cell starting with for a formula (OWASP: CSV injection)."""
-
-
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -508,9 +505,7 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
 
 def _csv_cell(cell: Cell) -> Cell:
     """A cell no spreadsheet runs: text that would start a formula gets a leading `'`."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
+    return safe_cell(cell) if isinstance(cell, str) else cell
 
 
 def _markdown_row(cells: Sequence[str]) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import calendar
 import json
 import sqlite3
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -61,9 +60,7 @@ def text_key(text: str | None) -> str | None:
 
     The rules' SQL calls it as ``text_key(...)``.
     """
-    if text is None:
-        return None
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).strip().casefold())
+    return None if text is None else m.identity_key(text)
 
 
 class Facts:
