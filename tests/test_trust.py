@@ -416,3 +416,29 @@ def test_forget_removes_the_person_s_files_and_takes_their_seat_back(
     names = {p.stem for p in (workdir / "out" / PROGRAMME_ID / "participants").iterdir()}
     assert not [n for n in names if "forgotten" in n or n.startswith("ana")]
     assert "forgotten" not in (workdir / "out" / PROGRAMME_ID / "participants.csv").read_text()
+
+
+def test_a_cancelled_programme_s_pages_say_so(run: Runner, project: Path, workdir: Path) -> None:
+    _planned(run)
+    _ok(run("export", "--out", "out"))
+    (project / "cxc-2024-lille.yaml").write_text(
+        edit(PROGRAMME, "status: confirmed", "status: cancelled"), encoding="utf-8")
+    _planned(run)
+    _ok(run("export", "--out", "out"))
+    page = (workdir / "out" / PROGRAMME_ID / "participants" / "ana-garcia.html").read_text()
+    assert "Cancelled: this programme will not take place." in page
+    events = _events(_calendar(workdir / "out", "ana-garcia"))
+    assert events and all(status == "CANCELLED" for status, _ in events.values())
+
+
+def test_participants_csv_is_safe_to_open_in_a_spreadsheet(
+    run: Runner, project: Path, workdir: Path,
+) -> None:
+    (project / "cxc-2024-lille.yaml").write_text(
+        edit(PROGRAMME, "name: Jordi Puig", """name: '=HYPERLINK("http://evil.example")'"""),
+        encoding="utf-8")
+    _planned(run)
+    _ok(run("export", "--out", "out"))
+    names = [r["name"] for r in _rows(workdir / "out")]
+    assert "'=HYPERLINK(\"http://evil.example\")" in names
+    assert not [n for n in names if n.startswith("=")]
