@@ -6,15 +6,22 @@ Layout (PRODUCT.md)::
     DIR/<programme-id>/participants/<slug>.ics
     DIR/<programme-id>/participants/<slug>.html
 
-Every file is written to a temporary file beside it and renamed into place, so
-a reader (or a crash) sees the old file or the new one, never half of one.
-Folders are created owner-only: itineraries are personal data.
+Every file is written to a temporary file in cxc's own folder of DIR,
+``DIR/.cxc/tmp``, and renamed into place, so a reader (or a crash) sees the old
+file or the new one, never half of one. Export touches nothing else in DIR: what a killed export leaves is only ever in ``DIR/.cxc/tmp``,
+which the next export empties. Folders are created owner-only: itineraries are
+personal data.
+
+A lock, held by the kernel for the life of the process: ``DIR/.cxc/lock``,
+one export at a time into DIR (so that emptying its temporary folder never
+takes a file still in flight).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -75,9 +82,19 @@ def person_slugs(people: Iterable[m.Participant]) -> dict[str, str]:
     return slugs
 
 
-class AtomicWriter:
-    """Writes files under ``root`` via a temporary file and a rename, refusing to leave ``root``.
+STATE = ".cxc"
+"""cxc's own folder in DIR: the lock of exports into DIR, and their temporary files."""
+TEMP_PREFIX, TEMP_SUFFIX = ".cxc-export-", ".tmp"
+_TEMPORARY = re.compile(r"\.cxc-export-[a-z0-9_]{8}\.tmp\Z")
+"""The name :class:`AtomicWriter` gives a file before it is complete (``mkstemp``'s pattern)."""
 
+
+class AtomicWriter:
+    """Writes files under ``root`` via a temporary file in ``temp`` and a rename, refusing to
+    leave ``root``.
+
+    ``temp`` is a folder of cxc's own on the same file system (``DIR/.cxc/tmp``), so that
+    the rename is atomic and a temporary file never sits among files of other programs.
     A killed process leaves the old file or the new one: the rename is atomic
     and the kernel keeps what was written. Files are not synced one by one
     (half a millisecond a file, and an export writes tens of thousands):
@@ -86,8 +103,9 @@ class AtomicWriter:
     store still saying they were never sent; the next export writes them all.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, temp: Path) -> None:
         self.root = root
+        self.temp = temp
         self._folders: dict[Path, Path] = {}
         """Folder as asked for -> resolved, created and checked to be inside ``root``."""
 
@@ -96,7 +114,7 @@ class AtomicWriter:
         if asked.name in ("", ".", ".."):
             raise ExportError(f"{relative}: refused, it is not a file name")
         target = self._folder(asked.parent, relative) / asked.name
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(dir=self.temp, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
         try:
             try:
                 os.fchmod(fd, 0o600)
@@ -143,9 +161,9 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     in temporary tables on disk: memory stays that of one programme at any scale.
     ``progress`` hears (programmes exported, programmes to export) after each.
     """
-    with _exclusive(out), _Sent(db) as sent:
+    with _exclusive(out) as temp, _Sent(db) as sent:
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
-            exporter = _Exporter(db, AtomicWriter(out), sent, now or datetime.now(UTC),
+            exporter = _Exporter(db, AtomicWriter(out, temp), sent, now or datetime.now(UTC),
                                  read_partners(db))
             files = _programmes_to_export(db, programme, exporter.exported)
             for count, doc in enumerate(read_programmes(db, files), 1):
@@ -264,36 +282,60 @@ class _Sent:
                 "path = excluded.path")
 
 
-_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp\Z")
-"""The name :class:`AtomicWriter` gives a file before it is complete (``mkstemp``'s pattern)."""
-
-
 @contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    """One export at a time into ``out``, which starts by removing what a killed one left.
+def _exclusive(out: Path) -> Iterator[Path]:
+    """One export at a time into ``out``, which starts by removing what a killed one left;
+    gives the folder for temporary files, ``out/.cxc/tmp``.
 
     A process killed between writing a temporary file and renaming it cannot
-    clean up; the next export does, under a lock that the kernel releases with
-    the process that held it, so it never takes another export's file in flight.
+    clean up; the next export does, under a lock (``out/.cxc/lock``) that the
+    kernel releases with the process that held it, so it never takes another
+    export's file in flight. Only cxc's own folder is looked at: nothing else in
+    ``out`` is ever removed, whatever its name.
     """
     try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, so no sweeping either
-        yield
-        return
-    try:
         _make_private_dirs(out)
-        fd = os.open(out, os.O_RDONLY)
+        state = _own_folder(out / STATE)
+        temp = _own_folder(state / "tmp")
+        fd = _open_lock(state / "lock")
     except OSError as exc:
         raise ExportError(f"{out}: cannot write: {exc.strerror or exc}") from None
     try:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, so no sweeping either
+            yield temp
+            return
         fcntl.flock(fd, fcntl.LOCK_EX)
-        for path in out.rglob(".*.tmp"):
-            if _TEMPORARY.match(path.name) and path.is_file():
-                path.unlink(missing_ok=True)
-        yield
+        with os.scandir(temp) as entries:
+            for entry in entries:
+                if _TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False):
+                    Path(entry.path).unlink(missing_ok=True)
+        yield temp
     finally:
         os.close(fd)
+
+
+def _own_folder(folder: Path) -> Path:
+    """``folder``, created owner-only if missing; refused unless a real folder of this user."""
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = folder.lstat()
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    if not stat.S_ISDIR(info.st_mode) or euid not in (None, 0, info.st_uid):
+        raise ExportError(f"{folder}: refused, it is cxc's own folder but not a folder "
+                          "that this user made; move it away and export again")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        folder.chmod(0o700)
+    return folder
+
+
+def _open_lock(path: Path) -> int:
+    """A file descriptor of the lock file ``path``, created owner-only (never a store's file)."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    return os.open(path, flags, 0o600)
 
 
 def _programmes_to_export(db: sqlite_utils.Database, programme: str | None,

@@ -1,0 +1,158 @@
+"""`cxc export` and the files in DIR: it touches only its own.
+
+Stories told with the real `cxc` script on a real SQLite store (the valid
+partnership and Cluster Exchange of conftest), always planned before export:
+
+* files that are not cxc's (``random.txt``, other programs' temporary files
+  such as ``.notes.abcdefgh.tmp``, at any depth of DIR) survive every export
+  byte for byte, while the temporary file a killed export left in cxc's own
+  folder (``DIR/.cxc/tmp``) is removed by the next export;
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import (
+    PARTNERSHIP,
+    PROGRAMME,
+    PROGRAMME_ID,
+    Runner,
+    edit,
+    other_programme,
+    participant_yaml,
+)
+
+Write = Callable[[str, str], Path]
+
+EPOCH = 1_735_689_600
+"""SOURCE_DATE_EPOCH of the first export (1 January 2025)."""
+LATER = EPOCH + 86_400
+OLD_NS = 1_000_000_000 * 1_000_000_000
+"""A modification time long past (September 2001), in nanoseconds."""
+
+SECOND_ID = "ddd-2024-tallinn"
+SECOND = other_programme(SECOND_ID, host="tallinn-med",
+                         participants=participant_yaml("piret.kuusk@example.com",
+                                                       partner="tallinn-med"))
+"""A second programme, hosted by a partner with no contact: what changes in the first
+leaves it alone."""
+
+
+def uid(session: str, programme: str = PROGRAMME_ID) -> str:
+    return f"{programme}.session.{session}@cxc.invalid"
+
+
+# -- the story's steps ---------------------------------------------------------------------------
+
+
+def plan(run_cxc: Runner, write: Write, programme: str = PROGRAMME, *,
+         partnership: str = PARTNERSHIP, second: str | None = None) -> None:
+    """Write the files, and `cxc plan` them (which loads them): the store is ready to export."""
+    paths = [write("partnership.yaml", partnership), write("programme.yaml", programme)]
+    if second is not None:
+        paths.append(write("second.yaml", second))
+    done = run_cxc("plan", *paths)
+    assert done.code == 0, done.output
+
+
+def export(run_cxc: Runner, out: Path, monkeypatch: pytest.MonkeyPatch,
+           epoch: int = EPOCH) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+    done = run_cxc("export", "--out", out)
+    assert done.code == 0, done.output
+
+
+def files(out: Path) -> dict[Path, bytes]:
+    """Every file under ``out``, cxc's own or not."""
+    return {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def calendars(out: Path) -> dict[str, bytes]:
+    """The calendars cxc exported (``DIR/.cxc`` left out), by path relative to ``out``."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.ics"))
+            if ".cxc" not in p.relative_to(out).parts}
+
+
+def vevents(data: bytes) -> dict[str, tuple[int, bytes]]:
+    """UID -> (SEQUENCE, the whole VEVENT as icalendar writes it), read with icalendar."""
+    from icalendar import Calendar
+
+    found: dict[str, tuple[int, bytes]] = {}
+    for event in Calendar.from_ical(data).walk("VEVENT"):
+        key = str(event["UID"])
+        assert key not in found, f"{key} twice in one calendar"
+        found[key] = (int(event["SEQUENCE"]), bytes(event.to_ical()))
+    return found
+
+
+def sequences(out: Path) -> dict[tuple[str, str], int]:
+    """(calendar, UID) -> SEQUENCE, for every event of every calendar under ``out``."""
+    return {(name, key): seq for name, data in calendars(out).items()
+            for key, (seq, _) in vevents(data).items()}
+
+
+# -- 1. nothing in DIR but cxc's own files -------------------------------------------------------
+
+
+def foreign_files(out: Path) -> dict[Path, bytes]:
+    """Files of other programs in DIR, some named as editors name their temporary files."""
+    return {
+        out / "random.txt": b"the user's own notes\n",
+        out / ".notes.abcdefgh.tmp": b"an editor's temporary file\n",
+        out / PROGRAMME_ID / ".notes.abcdefgh.tmp": b"beside the programme's calendar\n",
+        out / PROGRAMME_ID / "participants" / ".notes.abcdefgh.tmp": b"among the itineraries\n",
+        out / PROGRAMME_ID / "participants" / ".ana-garcia.ics.abcdefgh.tmp": b"like cxc's own\n",
+        out / "photos" / "2024" / ".notes.abcdefgh.tmp": b"deep in a folder of the user\n",
+        out / "photos" / "2024" / ".notes.12345678.tmp": b"",
+    }
+
+
+def test_export_leaves_every_file_it_did_not_write_as_it_was(
+    run_cxc: Runner, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = workdir / "out"
+    foreign = foreign_files(out)
+    for path, data in foreign.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, ns=(OLD_NS, OLD_NS))
+    plan(run_cxc, write)
+
+    export(run_cxc, out, monkeypatch)
+    # and again, after a change: every calendar is rewritten beside the foreign files
+    plan(run_cxc, write, edit(PROGRAMME, "Welcome and tour", "Welcome and a tour"))
+    export(run_cxc, out, monkeypatch, LATER)
+
+    for path, data in foreign.items():
+        assert path.read_bytes() == data, path
+        assert path.stat().st_mtime_ns == OLD_NS, path
+    assert (out / PROGRAMME_ID / "programme.ics").read_bytes().count(b"Welcome and a tour") == 1
+    assert len(calendars(out)) == 7
+    # what cxc itself keeps in DIR is in one folder of its own, owner-only, and has no leftovers
+    own = {p for p in out.rglob("*") if p not in foreign and p.is_file()
+           and not p.name.endswith((".ics", ".html"))}
+    assert all(p.relative_to(out).parts[0] == ".cxc" for p in own), own
+    assert (out / ".cxc").stat().st_mode & 0o077 == 0
+    assert list((out / ".cxc" / "tmp").iterdir()) == []
+
+
+def test_the_next_export_removes_what_a_killed_export_left_in_its_own_folder(
+    run_cxc: Runner, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = workdir / "out"
+    plan(run_cxc, write)
+    export(run_cxc, out, monkeypatch)
+    before = calendars(out)
+    # a cxc export killed between writing a temporary file and renaming it into place
+    leftover = out / ".cxc" / "tmp" / ".cxc-export-k2x9_q7m.tmp"
+    leftover.write_bytes(before[f"{PROGRAMME_ID}/programme.ics"][:100])
+
+    export(run_cxc, out, monkeypatch)
+
+    assert not leftover.exists()
+    assert list((out / ".cxc" / "tmp").iterdir()) == []
+    assert calendars(out) == before
