@@ -1,4 +1,4 @@
-"""`cxc export` and the files in DIR: it touches only its own.
+"""`cxc export` and the files in DIR: only its own, only when they change.
 
 Stories told with the real `cxc` script on a real SQLite store (the valid
 partnership and Cluster Exchange of conftest), always planned before export:
@@ -7,6 +7,8 @@ partnership and Cluster Exchange of conftest), always planned before export:
   such as ``.notes.abcdefgh.tmp``, at any depth of DIR) survive every export
   byte for byte, while the temporary file a killed export left in cxc's own
   folder (``DIR/.cxc/tmp``) is removed by the next export;
+* a file whose bytes do not change is not rewritten: it keeps its
+  modification time, so a copy to a web server moves only what changed;
 """
 
 from __future__ import annotations
@@ -156,3 +158,55 @@ def test_the_next_export_removes_what_a_killed_export_left_in_its_own_folder(
     assert not leftover.exists()
     assert list((out / ".cxc" / "tmp").iterdir()) == []
     assert calendars(out) == before
+
+
+# -- 2. only the files whose bytes change are rewritten ------------------------------------------
+
+
+def test_export_rewrites_only_the_files_whose_bytes_change(
+    run_cxc: Runner, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = workdir / "out"
+    plan(run_cxc, write)
+    export(run_cxc, out, monkeypatch)
+    first = files(out)
+    for path in first:
+        os.utime(path, ns=(OLD_NS, OLD_NS))
+
+    export(run_cxc, out, monkeypatch)  # the same data, the same time
+
+    assert files(out) == first
+    assert {p for p in first if p.stat().st_mtime_ns != OLD_NS} == set()
+
+    # one parallel session's title changes: its calendar entries and pages change, no others
+    attendees = [p for p in (out / PROGRAMME_ID / "participants").glob("*.ics")
+                 if uid("lab-a") in vevents(p.read_bytes())]
+    assert 0 < len(attendees) < 6
+    plan(run_cxc, write, edit(PROGRAMME, "AI in medical imaging (group A)",
+                              "AI in medical imaging and radiology (group A)"))
+    export(run_cxc, out, monkeypatch, LATER)
+
+    now = files(out)
+    assert set(now) == set(first)
+    changed = {p for p in now if p.stat().st_mtime_ns != OLD_NS}
+    assert changed == {out / PROGRAMME_ID / "programme.ics", *attendees,
+                       *(p.with_suffix(".html") for p in attendees)}
+    assert {p for p in now if now[p] != first[p]} == changed
+    for path in attendees:
+        assert b"AI in medical imaging and radiology" in now[path]
+
+
+def test_an_unchanged_file_made_readable_by_others_is_made_owner_only_again_in_place(
+    run_cxc: Runner, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = workdir / "out"
+    plan(run_cxc, write)
+    export(run_cxc, out, monkeypatch)
+    calendar = out / PROGRAMME_ID / "programme.ics"
+    calendar.chmod(0o644)
+    os.utime(calendar, ns=(OLD_NS, OLD_NS))
+
+    export(run_cxc, out, monkeypatch)
+
+    assert calendar.stat().st_mode & 0o777 == 0o600
+    assert calendar.stat().st_mtime_ns == OLD_NS

@@ -8,7 +8,9 @@ Layout (PRODUCT.md)::
 
 Every file is written to a temporary file in cxc's own folder of DIR,
 ``DIR/.cxc/tmp``, and renamed into place, so a reader (or a crash) sees the old
-file or the new one, never half of one. Export touches nothing else in DIR: what a killed export leaves is only ever in ``DIR/.cxc/tmp``,
+file or the new one, never half of one; a file whose bytes would not change is
+not written at all, and keeps its modification time. Export touches nothing
+else in DIR: what a killed export leaves is only ever in ``DIR/.cxc/tmp``,
 which the next export empties. Folders are created owner-only: itineraries are
 personal data.
 
@@ -91,7 +93,7 @@ _TEMPORARY = re.compile(r"\.cxc-export-[a-z0-9_]{8}\.tmp\Z")
 
 class AtomicWriter:
     """Writes files under ``root`` via a temporary file in ``temp`` and a rename, refusing to
-    leave ``root``.
+    leave ``root``, and leaves alone a file that already holds the bytes it would write.
 
     ``temp`` is a folder of cxc's own on the same file system (``DIR/.cxc/tmp``), so that
     the rename is atomic and a temporary file never sits among files of other programs.
@@ -109,11 +111,14 @@ class AtomicWriter:
         self._folders: dict[Path, Path] = {}
         """Folder as asked for -> resolved, created and checked to be inside ``root``."""
 
-    def write(self, relative: str, data: bytes) -> None:
+    def write(self, relative: str, data: bytes) -> bool:
+        """Put ``data`` at ``root/relative``; False when the file already held exactly that."""
         asked = self.root / relative
         if asked.name in ("", ".", ".."):
             raise ExportError(f"{relative}: refused, it is not a file name")
         target = self._folder(asked.parent, relative) / asked.name
+        if _holds(target, data):
+            return False
         fd, temp = tempfile.mkstemp(dir=self.temp, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
         try:
             try:
@@ -127,6 +132,7 @@ class AtomicWriter:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        return True
 
     def _folder(self, folder: Path, relative: str) -> Path:
         resolved = self._folders.get(folder)
@@ -144,6 +150,36 @@ class AtomicWriter:
         sync = getattr(os, "sync", None)
         if sync is not None:
             sync()
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    """Whether ``target`` is a plain file of ours holding exactly ``data``, owner-only.
+
+    Such a file is not rewritten, so it keeps its modification time. One that
+    holds the bytes but became readable by others is made owner-only again in
+    place. Anything else (another size or other bytes, a symbolic link, a file
+    with other names or of another user, not a file at all) is replaced.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(target, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError:  # missing, a symbolic link, unreadable: write it
+        return False
+    try:
+        info = os.fstat(fd)
+        if (not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or info.st_nlink != 1
+                or (hasattr(os, "geteuid") and info.st_uid != os.geteuid())):
+            return False
+        with open(fd, "rb", closefd=False) as current:
+            if current.read(len(data) + 1) != data:
+                return False
+        if stat.S_IMODE(info.st_mode) != 0o600:
+            os.fchmod(fd, 0o600)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _make_private_dirs(folder: Path) -> None:
