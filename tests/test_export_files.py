@@ -1,4 +1,4 @@
-"""`cxc export` and the files in DIR: only its own, only when they change.
+"""`cxc export` and the files in DIR: only its own, only when they change, one history.
 
 Stories told with the real `cxc` script on a real SQLite store (the valid
 partnership and Cluster Exchange of conftest), always planned before export:
@@ -9,16 +9,23 @@ partnership and Cluster Exchange of conftest), always planned before export:
   folder (``DIR/.cxc/tmp``) is removed by the next export;
 * a file whose bytes do not change is not rewritten: it keeps its
   modification time, so a copy to a web server moves only what changed;
+* two exports of one store at the same moment, into two folders, take turns:
+  one SEQUENCE of an event always means one content, and the store's history
+  is that of the files;
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import (
+    CXC,
     PARTNERSHIP,
     PROGRAMME,
     PROGRAMME_ID,
@@ -210,3 +217,59 @@ def test_an_unchanged_file_made_readable_by_others_is_made_owner_only_again_in_p
 
     assert calendar.stat().st_mode & 0o777 == 0o600
     assert calendar.stat().st_mtime_ns == OLD_NS
+
+
+# -- 3. two exports of one store at once keep one history ----------------------------------------
+
+
+def start_export(db: Path, out: Path, epoch: int, cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
+    return subprocess.Popen([str(CXC), "--db", str(db), "export", "--out", str(out)], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def test_two_exports_at_once_into_two_folders_never_give_one_sequence_two_contents(
+    run_cxc: Runner, write: Write, workdir: Path, db: Path,
+) -> None:
+    from icalendar import Calendar
+
+    one, two = workdir / "one", workdir / "two"
+    versions: dict[tuple[str, int], set[bytes]] = {}
+    for round_ in range(6):
+        plan(run_cxc, write, edit(PROGRAMME, "Welcome and tour of the campus",
+                                  f"Welcome and tour of the campus ({round_})"))
+        # two clocks a minute apart, as two exports started by two people or two jobs
+        epoch = EPOCH + 3600 * round_
+        processes = [start_export(db, one, epoch, workdir),
+                     start_export(db, two, epoch + 60, workdir)]
+        for process in processes:
+            _, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+        for out in (one, two):
+            for data in calendars(out).values():
+                for key, (seq, body) in vevents(data).items():
+                    versions.setdefault((key, seq), set()).add(body)
+
+    twice = {version: len(bodies) for version, bodies in versions.items() if len(bodies) > 1}
+    assert twice == {}, "one SEQUENCE of an event was sent with two contents"
+    welcome = {seq for key, seq in versions if key == uid("welcome")}
+    assert welcome == set(range(6))
+
+    # the history in the store is what the last files say
+    conn = sqlite3.connect(db)
+    try:
+        paths = dict(conn.execute("SELECT calendar, path FROM exported_calendars").fetchall())
+        history: dict[str, dict[str, tuple[int, str]]] = {}
+        for calendar, key, seq, stamp in conn.execute(
+                "SELECT calendar, uid, sequence, stamp FROM exported_events"):
+            history.setdefault(paths[calendar], {})[key] = (seq, stamp)
+    finally:
+        conn.close()
+    for out in (one, two):
+        sent = calendars(out)
+        assert set(sent) == set(history)
+        for name, data in sent.items():
+            found = {str(e["UID"]): (int(e["SEQUENCE"]), e.decoded("DTSTAMP"))
+                     for e in Calendar.from_ical(data).walk("VEVENT")}
+            assert found == {k: (seq, datetime.fromisoformat(stamp))
+                             for k, (seq, stamp) in history[name].items()}, (out, name)

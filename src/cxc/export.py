@@ -14,9 +14,12 @@ else in DIR: what a killed export leaves is only ever in ``DIR/.cxc/tmp``,
 which the next export empties. Folders are created owner-only: itineraries are
 personal data.
 
-A lock, held by the kernel for the life of the process: ``DIR/.cxc/lock``,
-one export at a time into DIR (so that emptying its temporary folder never
-takes a file still in flight).
+Two locks, each held by the kernel for the life of the process:
+``DIR/.cxc/lock``, one export at a time into DIR (so that emptying its
+temporary folder never takes a file still in flight), and ``<store>-export.lock``
+beside the store, one export of a store at a time, from before its history is
+read until after the new one is written (so that two exports never give one
+SEQUENCE of an event two contents).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from . import model as m
 from .errors import ExportError, UsageError
 from .progress import Progress, no_progress
 from .store import (
+    db_path,
     read_partners,
     read_placements,
     read_programmes,
@@ -197,7 +201,7 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     in temporary tables on disk: memory stays that of one programme at any scale.
     ``progress`` hears (programmes exported, programmes to export) after each.
     """
-    with _exclusive(out) as temp, _Sent(db) as sent:
+    with _store_exclusive(db), _exclusive(out) as temp, _Sent(db) as sent:
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
             exporter = _Exporter(db, AtomicWriter(out, temp), sent, now or datetime.now(UTC),
                                  read_partners(db))
@@ -372,6 +376,38 @@ def _open_lock(path: Path) -> int:
     """A file descriptor of the lock file ``path``, created owner-only (never a store's file)."""
     flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     return os.open(path, flags, 0o600)
+
+
+@contextmanager
+def _store_exclusive(db: sqlite_utils.Database) -> Iterator[None]:
+    """One export of the store at a time: a lock on ``<store>-export.lock`` beside it.
+
+    Held from before the history of the calendars is read until after the new
+    one is written, so that a second export numbers its events from what the
+    first one sent. Never the store's own file: closing any descriptor of it
+    would drop the locks SQLite holds on it.
+    """
+    path = db_path(db)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    if not path or path == "?":  # a store in memory: nobody else can export it
+        yield
+        return
+    store = Path(path).resolve()  # beside the file itself, as SQLite's own -wal and -shm
+    lock = store.with_name(store.name + "-export.lock")
+    try:
+        fd = _open_lock(lock)
+    except OSError as exc:
+        raise ExportError(f"{lock}: cannot lock the store for export: "
+                          f"{exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _programmes_to_export(db: sqlite_utils.Database, programme: str | None,
