@@ -12,6 +12,8 @@ partnership and Cluster Exchange of conftest), always planned before export:
 * two exports of one store at the same moment, into two folders, take turns:
   one SEQUENCE of an event always means one content, and the store's history
   is that of the files;
+* SEQUENCE goes up by one for any change a client shows (description, URL,
+  organisations, organiser), for the events concerned only.
 """
 
 from __future__ import annotations
@@ -273,3 +275,81 @@ def test_two_exports_at_once_into_two_folders_never_give_one_sequence_two_conten
                      for e in Calendar.from_ical(data).walk("VEVENT")}
             assert found == {k: (seq, datetime.fromisoformat(stamp))
                              for k, (seq, stamp) in history[name].items()}, (out, name)
+
+
+# -- 4. SEQUENCE goes up for any change a client shows -------------------------------------------
+
+
+def _contact(text: str) -> str:
+    return edit(text, "email: desk@lille-health.example", "email: visits@lille-health.example")
+
+
+CHANGES: dict[str, tuple[Callable[[str], str], Callable[[str], str], Callable[[str], bool]]] = {
+    # name: (change to the programme, change to the partnership, which UIDs it concerns)
+    "description": (
+        lambda p: edit(p, "    venue: campus\n    start: 2024-03-28 09:30",
+                       "    venue: campus\n    description: Coffee at the entrance.\n"
+                       "    start: 2024-03-28 09:30"),
+        lambda t: t, lambda key: key == uid("welcome")),
+    "url": (
+        lambda p: edit(p, "    venue: studio\n",
+                       "    venue: studio\n    url: https://studio.example/visit\n"),
+        lambda t: t, lambda key: key == uid("lab-b")),
+    "organisations": (
+        lambda p: edit(p, "organisations: [Eurasante, CHU Lille]",
+                       "organisations: [Eurasante, CHU Lille, Institut Pasteur de Lille]"),
+        lambda t: t, lambda key: key == uid("welcome")),
+    "organiser": (
+        lambda p: p, _contact, lambda key: key.startswith(f"{PROGRAMME_ID}.")),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_any_change_a_client_shows_raises_the_sequence_of_those_events_only(
+    run_cxc: Runner, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch, change: str,
+) -> None:
+    programme_change, partnership_change, concerned = CHANGES[change]
+    out = workdir / "out"
+    plan(run_cxc, write, second=SECOND)
+    export(run_cxc, out, monkeypatch)
+    before = sequences(out)
+    assert {name.split("/")[0] for name, _ in before} == {PROGRAMME_ID, SECOND_ID}
+
+    plan(run_cxc, write, programme_change(PROGRAMME),
+         partnership=partnership_change(PARTNERSHIP), second=SECOND)
+    export(run_cxc, out, monkeypatch, LATER)
+
+    after = sequences(out)
+    assert set(after) == set(before)
+    raised = {key for key in after if concerned(key[1])}
+    assert raised, "the change concerns no event"
+    assert {key for key in after if after[key] != before[key]} == raised
+    assert all(after[key] == before[key] + 1 for key in raised)
+    # exported again, later, with nothing changed: the same bytes
+    sent = calendars(out)
+    export(run_cxc, out, monkeypatch, LATER + 86_400)
+    assert calendars(out) == sent
+
+
+def test_a_history_written_without_a_field_since_added_raises_no_sequence(
+    run_cxc: Runner, write: Write, workdir: Path, db: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An older cxc stored each event's JSON without `url` (all empty then): the events are
+    the same, so the next export keeps their SEQUENCE and DTSTAMP, and its bytes."""
+    out = workdir / "out"
+    plan(run_cxc, write)
+    export(run_cxc, out, monkeypatch)
+    sent = calendars(out)
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            changed = conn.execute(
+                "UPDATE exported_events SET body = json_remove(body, '$.url') "
+                "WHERE json_extract(body, '$.url') IS NULL").rowcount
+    finally:
+        conn.close()
+    assert changed > 30
+
+    export(run_cxc, out, monkeypatch, LATER)
+
+    assert calendars(out) == sent
