@@ -169,6 +169,29 @@ def test_the_next_export_removes_what_a_killed_export_left_in_its_own_folder(
     assert calendars(out) == before
 
 
+def test_export_refuses_a_cxc_folder_that_is_a_link_to_another_folder(
+    run_cxc: Runner, write: Write, workdir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``DIR/.cxc`` made a link elsewhere: cxc would clean and write there; it refuses instead."""
+    elsewhere = workdir / "elsewhere"
+    (elsewhere / "tmp").mkdir(parents=True)
+    theirs = elsewhere / "tmp" / ".cxc-export-abcdefgh.tmp"
+    theirs.write_bytes(b"not cxc's\n")
+    out = workdir / "out"
+    out.mkdir()
+    (out / ".cxc").symlink_to(elsewhere)
+    plan(run_cxc, write)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+
+    done = run_cxc("export", "--out", out)
+
+    assert done.code == 2, done.output
+    assert "out/.cxc: refused" in done.stderr and "Traceback" not in done.stderr
+    assert theirs.read_bytes() == b"not cxc's\n"
+    assert sorted(p.name for p in elsewhere.rglob("*")) == sorted(["tmp", theirs.name])
+    assert sorted(p.name for p in out.iterdir()) == [".cxc"]
+
+
 # -- 2. only the files whose bytes change are rewritten ------------------------------------------
 
 

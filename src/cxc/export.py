@@ -365,8 +365,9 @@ def _own_folder(folder: Path) -> Path:
     info = folder.lstat()
     euid = os.geteuid() if hasattr(os, "geteuid") else None
     if not stat.S_ISDIR(info.st_mode) or euid not in (None, 0, info.st_uid):
-        raise ExportError(f"{folder}: refused, it is cxc's own folder but not a folder "
-                          "that this user made; move it away and export again")
+        raise ExportError(f"{folder}: refused, cxc keeps its lock and temporary files there "
+                          "but it is not a folder of this user (a link, a file or another "
+                          "user's folder); move it away and export again")
     if stat.S_IMODE(info.st_mode) & 0o077:
         folder.chmod(0o700)
     return folder
