@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	rm -f $(DB) $(DB)-wal $(DB)-shm
+	rm -f $(DB) $(DB)-wal $(DB)-shm $(DB)-export.lock
 	$(CXC) --db $(DB) plan programmes/
 	$(CXC) --db $(DB) export --out $(OUT)
 	$(CXC) --db $(DB) report --explain participants
@@ -34,4 +34,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(OUT) $(DB) $(DB)-wal $(DB)-shm .pytest_cache
+	rm -rf $(VENV) $(OUT) $(DB) $(DB)-wal $(DB)-shm $(DB)-export.lock .pytest_cache

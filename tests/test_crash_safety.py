@@ -12,7 +12,8 @@ working: the same load run again ends as a load that was never interrupted.
 The same for `cxc plan` (the stored placements are the old plan or the new
 one, nothing else changes) and for `cxc export` (every file in the folder is
 the old one or the new one byte for byte; a temporary file a killed export
-could not rename stays hidden, and the next export removes it).
+could not rename stays in cxc's own folder ``DIR/.cxc/tmp``, and the next
+export removes it).
 """
 
 from __future__ import annotations
@@ -292,6 +293,8 @@ def test_a_killed_export_leaves_every_file_old_or_new_and_hides_the_unfinished(
         found = files(out)
         unfinished = [name for name in found if TEMPORARY.match(Path(name).name)]
         assert len(unfinished) <= 1, unfinished  # one file is written at a time
+        # in cxc's own folder for them, never among the files of DIR
+        assert all(Path(name).parent == Path(".cxc", "tmp") for name in unfinished), unfinished
         for name, data in found.items():
             if name in unfinished:
                 continue

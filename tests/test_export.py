@@ -302,9 +302,11 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
 
 
 def files(out: Path, pattern: str = "*") -> dict[str, bytes]:
-    """Relative path -> bytes of every file under ``out`` matching ``pattern``."""
+    """Relative path -> bytes of every file exported under ``out`` matching ``pattern``
+    (``out/.cxc``, cxc's own lock and temporary files, left out)."""
     return {p.relative_to(out).as_posix(): p.read_bytes()
-            for p in sorted(out.rglob(pattern)) if p.is_file()}
+            for p in sorted(out.rglob(pattern))
+            if p.is_file() and p.relative_to(out).parts[0] != ".cxc"}
 
 
 def all_ics(story: Story) -> Iterator[tuple[str, bytes]]:
@@ -774,9 +776,10 @@ def test_hostile_name_stays_inside_the_folder_and_is_escaped(story: Story) -> No
             assert path.resolve().is_relative_to(out.resolve()), path
         for path in (out / PID / "participants").iterdir():
             assert re.fullmatch(r"[a-z0-9][a-z0-9-]*\.(ics|html)", path.name), path
-    # nothing was written beside the export folders
+    # nothing was written beside the export folders (but the lock of exports of the store)
     assert sorted(p.name for p in story.root.iterdir()) == sorted(
-        ["partnership.yaml", "programme.yaml", "cxc.db", "out", "again", "moved", "removed"])
+        ["partnership.yaml", "programme.yaml", "cxc.db", "cxc.db-export.lock",
+         "out", "again", "moved", "removed"])
 
     slug = story.slugs()[EVIL]
     assert (participants / f"{slug}.ics").resolve().parent == participants
@@ -809,7 +812,10 @@ def test_export_is_owner_only_and_leaves_no_temporary_files(story: Story) -> Non
         for path in [out, *out.rglob("*")]:
             mode = stat.S_IMODE(path.stat().st_mode)
             assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
-            assert not path.name.startswith(".") and not path.name.endswith(".tmp"), path
+            if path.relative_to(out).parts[:1] != (".cxc",):  # cxc's own: a lock, temporary files
+                assert not path.name.startswith(".") and not path.name.endswith(".tmp"), path
+        assert {p.relative_to(out / ".cxc").as_posix() for p in (out / ".cxc").rglob("*")} == {
+            "lock", "tmp"}
 
 
 # --- the printable page ------------------------------------------------------

@@ -304,11 +304,12 @@ def forget(
     email: Annotated[str, typer.Argument(help="The person's email (any case).")],
 ) -> None:
     """Erase a person from the store (GDPR): name, email, travel, stay, plan; counts stay right."""
-    from .export import erase_person_files
+    from .export import erase_person_files, exports_held
     from .store import forget as forget_person
 
     db = _open(ctx, create=False)
-    summary = forget_person(db, email, erase_person_files)
+    with exports_held(db):
+        summary = forget_person(db, email, erase_person_files)
     _err_console().print(
         f"forgotten: {summary.registrations} registration"
         f"{'s' * (summary.registrations != 1)} kept anonymous for the deliverable counts; "

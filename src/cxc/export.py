@@ -6,9 +6,20 @@ Layout (PRODUCT.md)::
     DIR/<programme-id>/participants/<slug>.ics
     DIR/<programme-id>/participants/<slug>.html
 
-Every file is written to a temporary file beside it and renamed into place, so
-a reader (or a crash) sees the old file or the new one, never half of one.
-Folders are created owner-only: itineraries are personal data.
+Every file is written to a temporary file in cxc's own folder of DIR,
+``DIR/.cxc/tmp``, and renamed into place, so a reader (or a crash) sees the old
+file or the new one, never half of one; a file whose bytes would not change is
+not written at all, and keeps its modification time. Export touches nothing
+else in DIR: what a killed export leaves is only ever in ``DIR/.cxc/tmp``,
+which the next export empties. Folders are created owner-only: itineraries are
+personal data.
+
+Two locks, each held by the kernel for the life of the process:
+``DIR/.cxc/lock``, one export at a time into DIR (so that emptying its
+temporary folder never takes a file still in flight), and ``<store>-export.lock``
+beside the store, one export of a store at a time, from before its history is
+read until after the new one is written (so that two exports never give one
+SEQUENCE of an event two contents).
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import io
 import os
 import re
 import sqlite3
+import stat
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -99,9 +111,19 @@ class Slugs:
         return slug
 
 
-class AtomicWriter:
-    """Writes files under ``root`` via a temporary file and a rename, refusing to leave ``root``.
+STATE = ".cxc"
+"""cxc's own folder in DIR: the lock of exports into DIR, and their temporary files."""
+TEMP_PREFIX, TEMP_SUFFIX = ".cxc-export-", ".tmp"
+_TEMPORARY = re.compile(r"\.cxc-export-[a-z0-9_]{8}\.tmp\Z")
+"""The name :class:`AtomicWriter` gives a file before it is complete (``mkstemp``'s pattern)."""
 
+
+class AtomicWriter:
+    """Writes files under ``root`` via a temporary file in ``temp`` and a rename, refusing to
+    leave ``root``, and leaves alone a file that already holds the bytes it would write.
+
+    ``temp`` is a folder of cxc's own on the same file system (``DIR/.cxc/tmp``), so that
+    the rename is atomic and a temporary file never sits among files of other programs.
     A killed process leaves the old file or the new one: the rename is atomic
     and the kernel keeps what was written. Files are not synced one by one
     (half a millisecond a file, and an export writes tens of thousands):
@@ -110,17 +132,21 @@ class AtomicWriter:
     store still saying they were never sent; the next export writes them all.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, temp: Path) -> None:
         self.root = root
+        self.temp = temp
         self._folders: dict[Path, Path] = {}
         """Folder as asked for -> resolved, created and checked to be inside ``root``."""
 
-    def write(self, relative: str, data: bytes) -> None:
+    def write(self, relative: str, data: bytes) -> bool:
+        """Put ``data`` at ``root/relative``; False when the file already held exactly that."""
         asked = self.root / relative
         if asked.name in ("", ".", ".."):
             raise ExportError(f"{relative}: refused, it is not a file name")
         target = self._folder(asked.parent, relative) / asked.name
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        if _holds(target, data):
+            return False
+        fd, temp = tempfile.mkstemp(dir=self.temp, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
         try:
             try:
                 os.fchmod(fd, 0o600)
@@ -133,6 +159,7 @@ class AtomicWriter:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        return True
 
     def _folder(self, folder: Path, relative: str) -> Path:
         resolved = self._folders.get(folder)
@@ -150,6 +177,36 @@ class AtomicWriter:
         sync = getattr(os, "sync", None)
         if sync is not None:
             sync()
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    """Whether ``target`` is a plain file of ours holding exactly ``data``, owner-only.
+
+    Such a file is not rewritten, so it keeps its modification time. One that
+    holds the bytes but became readable by others is made owner-only again in
+    place. Anything else (another size or other bytes, a symbolic link, a file
+    with other names or of another user, not a file at all) is replaced.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(target, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError:  # missing, a symbolic link, unreadable: write it
+        return False
+    try:
+        info = os.fstat(fd)
+        if (not stat.S_ISREG(info.st_mode) or info.st_size != len(data) or info.st_nlink != 1
+                or (hasattr(os, "geteuid") and info.st_uid != os.geteuid())):
+            return False
+        with open(fd, "rb", closefd=False) as current:
+            if current.read(len(data) + 1) != data:
+                return False
+        if stat.S_IMODE(info.st_mode) != 0o600:
+            os.fchmod(fd, 0o600)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _make_private_dirs(folder: Path) -> None:
@@ -171,10 +228,10 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     """
     with read_snapshot(db.conn):  # before anything is written or locked
         check_ready(db, [programme] if programme else None)
-    with _exclusive(out), _Sent(db) as sent:
+    with _store_exclusive(db), _exclusive(out) as temp, _Sent(db) as sent:
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
             check_ready(db, [programme] if programme else None)  # still, in this state
-            exporter = _Exporter(db, AtomicWriter(out), sent, now or datetime.now(UTC),
+            exporter = _Exporter(db, AtomicWriter(out, temp), sent, now or datetime.now(UTC),
                                  read_partners(db))
             files, vanished = _programmes_to_export(db, programme, exporter)
             for count, doc in enumerate(read_programmes(db, files), 1):
@@ -385,33 +442,97 @@ class _Sent:
                 "name = excluded.name")
 
 
-_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp\Z")
-"""The name :class:`AtomicWriter` gives a file before it is complete (``mkstemp``'s pattern)."""
-
-
 @contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    """One export at a time into ``out``, which starts by removing what a killed one left.
+def _exclusive(out: Path) -> Iterator[Path]:
+    """One export at a time into ``out``, which starts by removing what a killed one left;
+    gives the folder for temporary files, ``out/.cxc/tmp``.
 
     A process killed between writing a temporary file and renaming it cannot
-    clean up; the next export does, under a lock that the kernel releases with
-    the process that held it, so it never takes another export's file in flight.
+    clean up; the next export does, under a lock (``out/.cxc/lock``) that the
+    kernel releases with the process that held it, so it never takes another
+    export's file in flight. Only cxc's own folder is looked at: nothing else in
+    ``out`` is ever removed, whatever its name.
     """
     try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, so no sweeping either
-        yield
-        return
-    try:
         _make_private_dirs(out)
-        fd = os.open(out, os.O_RDONLY)
+        state = _own_folder(out / STATE)
+        temp = _own_folder(state / "tmp")
+        fd = _open_lock(state / "lock")
     except OSError as exc:
         raise ExportError(f"{out}: cannot write: {exc.strerror or exc}") from None
     try:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, so no sweeping either
+            yield temp
+            return
         fcntl.flock(fd, fcntl.LOCK_EX)
-        for path in out.rglob(".*.tmp"):
-            if _TEMPORARY.match(path.name) and path.is_file():
-                path.unlink(missing_ok=True)
+        with os.scandir(temp) as entries:
+            for entry in entries:
+                if _TEMPORARY.match(entry.name) and entry.is_file(follow_symlinks=False):
+                    Path(entry.path).unlink(missing_ok=True)
+        yield temp
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def exports_held(db: sqlite_utils.Database) -> Iterator[None]:
+    """No export of this store runs meanwhile (`cxc forget` erases what they write)."""
+    with _store_exclusive(db):
+        yield
+
+
+def _own_folder(folder: Path) -> Path:
+    """``folder``, created owner-only if missing; refused unless a real folder of this user."""
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = folder.lstat()
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    if not stat.S_ISDIR(info.st_mode) or euid not in (None, 0, info.st_uid):
+        raise ExportError(f"{folder}: refused, cxc keeps its lock and temporary files there "
+                          "but it is not a folder of this user (a link, a file or another "
+                          "user's folder); move it away and export again")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        folder.chmod(0o700)
+    return folder
+
+
+def _open_lock(path: Path) -> int:
+    """A file descriptor of the lock file ``path``, created owner-only (never a store's file)."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    return os.open(path, flags, 0o600)
+
+
+@contextmanager
+def _store_exclusive(db: sqlite_utils.Database) -> Iterator[None]:
+    """One export of the store at a time: a lock on ``<store>-export.lock`` beside it.
+
+    Held from before the history of the calendars is read until after the new
+    one is written, so that a second export numbers its events from what the
+    first one sent. Never the store's own file: closing any descriptor of it
+    would drop the locks SQLite holds on it.
+    """
+    path = db_path(db)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    if not path or path == "?":  # a store in memory: nobody else can export it
+        yield
+        return
+    store = Path(path).resolve()  # beside the file itself, as SQLite's own -wal and -shm
+    lock = store.with_name(store.name + "-export.lock")
+    try:
+        fd = _open_lock(lock)
+    except OSError as exc:
+        raise ExportError(f"{lock}: cannot lock the store for export: "
+                          f"{exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)
@@ -469,7 +590,8 @@ def _history(db: sqlite_utils.Database, programme: str) -> dict[str, dict[str, i
 
 def erase_person_files(files: list[PersonFile], key: str) -> int:
     """Remove what exports wrote for one person (``key``: their email's identity key), and
-    their row from each ``participants.csv`` beside those files: `cxc forget`."""
+    their row from each ``participants.csv`` beside those files: `cxc forget`, which holds
+    :func:`exports_held` meanwhile."""
     removed = 0
     for file in files:
         try:
@@ -493,5 +615,7 @@ def erase_person_files(files: list[PersonFile], key: str) -> int:
         if len(kept) != len(rows):
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\r\n").writerows(kept)
-            AtomicWriter(folder).write(f"{pid}/participants.csv", buffer.getvalue().encode())
+            with _exclusive(folder) as temp:
+                AtomicWriter(folder, temp).write(f"{pid}/participants.csv",
+                                                 buffer.getvalue().encode())
     return removed

@@ -6,7 +6,8 @@ Three steps, each pure:
    holds as :class:`CalEvent` values with UIDs derived from programme, session
    and leg ids (never random), so a re-import updates instead of duplicating;
 2. :func:`sequence` compares them with what was exported last time (kept in the
-   store): an event whose time, place, title or status changed gets its
+   store): an event of which anything changed (time, place, title, status,
+   description, URL, organiser, alarm: a client shows them all) gets its
    SEQUENCE raised, one that disappeared comes back ``STATUS:CANCELLED``;
 3. :class:`CalendarEncoder` writes RFC 5545 with icalendar: no METHOD (a plain
    snapshot), a fixed PRODID, RRULE-style VTIMEZONEs for every zone used, and
@@ -60,10 +61,13 @@ class CalEvent:
 
     @cached_property
     def fingerprint(self) -> str:
-        """What makes a change worth a new SEQUENCE: time, place, title, status."""
-        key = [self.summary, self.start, self.start_zone, self.end, self.end_zone,
-               self.location, self.status]
-        return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+        """A short hash of everything the event holds (:attr:`as_json`), kept in the history.
+
+        Every field is something a client shows (time, place, title, status,
+        description, URL, organiser, alarm), so any change is worth a new SEQUENCE;
+        :func:`sequence` compares the events themselves, not this.
+        """
+        return hashlib.sha256(self.as_json.encode()).hexdigest()[:16]
 
     @cached_property
     def as_json(self) -> str:
@@ -266,7 +270,7 @@ def sequence(events: Sequence[CalEvent], history: Mapping[str, History],
         before = history.get(event.uid)
         if before is None:
             seq, stamp = 0, now
-        elif before.fingerprint == event.fingerprint:
+        elif _unchanged(before, event):
             seq, stamp = before.sequence, before.stamp
         else:
             seq, stamp = before.sequence + 1, now
@@ -274,6 +278,21 @@ def sequence(events: Sequence[CalEvent], history: Mapping[str, History],
         updated[event.uid] = History(event.fingerprint, seq, stamp, event.as_json)
     out.sort(key=lambda s: (s.event.sort_instant, s.event.uid))
     return out, updated
+
+
+def _unchanged(before: History, event: CalEvent) -> bool:
+    """Whether ``event`` is, field for field, the one last exported.
+
+    The text of its JSON first (the usual case, and fast); else the values, so
+    that the history of an older cxc, whose JSON lacks a field added since with
+    its default value, raises no SEQUENCE by itself.
+    """
+    if before.body == event.as_json:
+        return True
+    try:
+        return CalEvent.from_json(before.body) == event
+    except (TypeError, ValueError):  # a field since removed, or no JSON at all
+        return False
 
 
 def _moment(text: str, zone: str | None, all_day: bool) -> date | datetime:

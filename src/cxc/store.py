@@ -224,7 +224,7 @@ CREATE TABLE placements (
 CREATE TABLE exported_events (
     calendar TEXT NOT NULL,             -- <programme>/programme or <programme>/person/<token>
     uid TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,          -- hash of time, place, title and status as last exported
+    fingerprint TEXT NOT NULL,          -- hash of everything a client shows of the event, as last exported
     sequence INTEGER NOT NULL,
     stamp TEXT NOT NULL,                -- DTSTAMP: when this version was first exported (UTC)
     body TEXT NOT NULL,                 -- JSON of the event, to re-emit it as CANCELLED
