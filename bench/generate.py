@@ -386,7 +386,7 @@ class Generator:
             n += 1
         span = (PERIOD_END - PERIOD_START).days - 40
         out = []
-        for i, (kind, size) in enumerate(zip(kinds, sizes)):
+        for i, (kind, size) in enumerate(zip(kinds, sizes, strict=False)):
             host = i % len(self.partners)
             country = self.partners[host][2]
             city = self.partners[host][3] if rng.random() < 0.6 else rng.randrange(3)
@@ -434,7 +434,7 @@ class Generator:
                 extra -= take
             if extra:
                 counts[0] += extra
-        return [(p, c) for p, c in zip(chosen, counts) if c > 0]
+        return [(p, c) for p, c in zip(chosen, counts, strict=False) if c > 0]
 
     def programme(self, sk: Skeleton) -> dict[str, Any]:
         rng = self.rng

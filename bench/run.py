@@ -555,7 +555,7 @@ def print_table(rows: list[Row]) -> None:
     print()
     for n, row in enumerate(table):
         print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                        for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+                        for i, (cell, w) in enumerate(zip(row, widths, strict=False))).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
 

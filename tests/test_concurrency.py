@@ -153,7 +153,7 @@ def test_two_loads_creating_the_store_at_once(data: Data, tmp_path: Path) -> Non
         files = {p for (p,) in conn.execute("SELECT display FROM files")}
     finally:
         conn.close()
-    loaded = [half for half, ok in zip((data.first, data.second), succeeded) if ok]
+    loaded = [half for half, ok in zip((data.first, data.second), succeeded, strict=False) if ok]
     expected_files = {str(p) for half in loaded for p in half.rglob("*.yaml")}
     assert {f for f in files if not f.endswith("partnership.yaml")} == expected_files
 
@@ -235,7 +235,7 @@ def test_a_reader_sees_one_state_while_a_load_commits(
     from dataclasses import replace
 
     from cxc import store
-    from cxc.workflow import find_files
+    from cxc.format.files import find_files
 
     db = tmp_path / "cxc.db"
     copy_store(data.base, db)

@@ -43,7 +43,7 @@ def assert_refused(result: Result, file: str, *problems: tuple[int | None, str])
     assert "Traceback" not in result.output
     lines = result.stderr.splitlines()
     assert len(lines) == len(problems), result.stderr
-    for text, (line, needle) in zip(lines, problems):
+    for text, (line, needle) in zip(lines, problems, strict=False):
         where = re.escape(file) + (rf":{line}:\d+: " if line else r": ")
         assert re.search(where, text), (text, file, line)
         assert needle in text, (text, needle)

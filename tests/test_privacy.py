@@ -65,7 +65,7 @@ def text_cells(db: Path) -> list[tuple[str, str, str]]:
             cursor = conn.execute(f'SELECT * FROM "{table}"')
             columns = [d[0] for d in cursor.description]
             for row in cursor:
-                cells.extend((table, column, value) for column, value in zip(columns, row)
+                cells.extend((table, column, value) for column, value in zip(columns, row, strict=False)
                              if isinstance(value, str))
         return cells
     finally:

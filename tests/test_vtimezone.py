@@ -35,8 +35,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar, Event
 
+from cxc.calendars.vtimezone import observances, vtimezone
 from cxc.errors import ExportError
-from cxc.vtimezone import observances, vtimezone
 
 REPO = Path(__file__).resolve().parents[1]
 PRIVATE = "cxc-test-"
@@ -448,7 +448,7 @@ def test_unknown_zone_is_an_export_error() -> None:
 
 
 def test_module_does_not_import_icalendar() -> None:
-    code = "import sys, cxc.vtimezone; sys.exit('icalendar' in sys.modules)"
+    code = "import sys, cxc.calendars.vtimezone; sys.exit('icalendar' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

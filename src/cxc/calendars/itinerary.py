@@ -8,7 +8,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from . import model as m
+from cxc import model as m
 
 if TYPE_CHECKING:
     import jinja2
@@ -97,7 +97,7 @@ def _environment() -> jinja2.Environment:
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("cxc", "templates"),
+        loader=jinja2.PackageLoader("cxc.calendars", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .errors import EXIT_FINDINGS, EXIT_OK, Finding
+from cxc.errors import EXIT_FINDINGS, EXIT_OK, Finding
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 

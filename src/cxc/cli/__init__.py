@@ -18,8 +18,8 @@ from typing import Annotated, Any, NamedTuple, NoReturn
 
 import typer
 
-from . import __version__
-from .errors import EXIT_OK, EXIT_UNUSABLE, CxcError, UsageError
+from cxc import __version__
+from cxc.errors import EXIT_OK, EXIT_UNUSABLE, CxcError, UsageError
 
 app = typer.Typer(
     name="cxc",
@@ -87,7 +87,7 @@ def _db_path(ctx: typer.Context) -> Path:
 
 
 def _open(ctx: typer.Context, *, create: bool = True) -> Any:
-    from . import store
+    from cxc import store
 
     settings = _settings(ctx)
     return store.open_store(settings.db, create=create, **settings.store_options())
@@ -136,8 +136,8 @@ def _out_console() -> Any:
 
 
 def _load(ctx: typer.Context, paths: list[Path]) -> Any:
-    from . import store
-    from .workflow import find_files
+    from cxc import store
+    from cxc.format.files import find_files
 
     settings = _settings(ctx)
     found = find_files(paths, settings.db)  # before any store exists: a wrong path leaves none
@@ -172,8 +172,8 @@ def validate(
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
 ) -> None:
     """Check everything in the store against the rules; exit 1 when errors (or, with --strict, warnings) are found."""
-    from . import render
-    from .workflow import validate_store
+    from cxc.cli import render
+    from cxc.rules import validate_store
 
     db = _open(ctx, create=False)
     findings = validate_store(db)
@@ -193,8 +193,9 @@ def plan(
         "--format", "-f", help="text for people, json for scripts.")] = TextOrJson.text,
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
-    from . import render, store
-    from .workflow import plan_store
+    from cxc import store
+    from cxc.cli import render
+    from cxc.plan import plan_store
 
     if paths:
         _load(ctx, paths)
@@ -220,7 +221,7 @@ def export(
         "--programme", "-p", help="Only this programme id.")] = None,
 ) -> None:
     """Write each programme's calendar and every participant's .ics and printable itinerary."""
-    from .export import export_store
+    from cxc.calendars.export import export_store
 
     db = _open(ctx, create=False)
     with _progress("exporting") as progress:
@@ -274,7 +275,7 @@ def report(
 
     A store that `cxc validate` finds errors in is refused (exit 1), unless --force.
     """
-    from . import report as reports
+    from cxc import report as reports
 
     start = reports.parse_day(period_from, "--from")
     end = reports.parse_day(period_to, "--to")
@@ -304,8 +305,8 @@ def forget(
     email: Annotated[str, typer.Argument(help="The person's email (any case).")],
 ) -> None:
     """Erase a person from the store (GDPR): name, email, travel, stay, plan; counts stay right."""
-    from .export import erase_person_files, exports_held
-    from .store import forget as forget_person
+    from cxc.calendars.export import erase_person_files, exports_held
+    from cxc.store import forget as forget_person
 
     db = _open(ctx, create=False)
     with exports_held(db):

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from . import model as m
+from cxc import model as m
 
 if TYPE_CHECKING:
     from icalendar import Event
@@ -316,7 +316,7 @@ class CalendarEncoder:
         self._events: dict[Stamped, bytes] = {}
 
     def calendar(self, name: str, events: Sequence[Stamped]) -> bytes:
-        from .vtimezone import vtimezone_bytes
+        from cxc.calendars.vtimezone import vtimezone_bytes
 
         zones: set[str] = set()
         years: set[int] = set()

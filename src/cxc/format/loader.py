@@ -15,11 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from . import model as m
-from .countries import EU_ALIASES, ISO_COUNTRIES
-from .errors import FormatError, Problem, UsageError
-from .progress import Progress, no_progress
-from .yamlnodes import (
+from cxc import model as m
+from cxc.errors import FormatError, Problem, UsageError
+from cxc.format.countries import EU_ALIASES, ISO_COUNTRIES
+from cxc.format.yamlnodes import (
     NULL_TAG,
     describe,
     is_mapping,
@@ -31,6 +30,7 @@ from .yamlnodes import (
     quoted,
     read_document,
 )
+from cxc.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from yaml.nodes import MappingNode, Node, ScalarNode

@@ -26,8 +26,8 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from . import model as m
-from .errors import Finding
+from cxc import model as m
+from cxc.errors import Finding
 
 ACTIVE = "p.status != 'cancelled'"
 """The programmes the rules check (``p`` is the programmes table)."""

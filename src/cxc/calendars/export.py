@@ -39,12 +39,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from . import ics, itinerary
-from . import model as m
-from .csvcells import cell_text, safe_cell
-from .errors import ExportError, UsageError
-from .progress import Progress, no_progress
-from .store import (
+from cxc import model as m
+from cxc.calendars import ics, itinerary
+from cxc.csvcells import cell_text, safe_cell
+from cxc.errors import ExportError, UsageError
+from cxc.plan.ready import check_ready
+from cxc.progress import Progress, no_progress
+from cxc.store import (
     PersonFile,
     db_path,
     file_key,
@@ -58,7 +59,6 @@ from .store import (
     store_secret,
     write_transaction,
 )
-from .workflow import check_ready
 
 if TYPE_CHECKING:
     import sqlite_utils

@@ -25,11 +25,11 @@ from datetime import date
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from .csvcells import safe_cell
-from .errors import InvalidStoreError, UsageError
-from .loader import ISO_DATE
-from .rules import validate
-from .store import read_snapshot
+from cxc.csvcells import safe_cell
+from cxc.errors import InvalidStoreError, UsageError
+from cxc.format.loader import ISO_DATE
+from cxc.rules.checks import validate
+from cxc.store import read_snapshot
 
 if TYPE_CHECKING:
     import sqlite3

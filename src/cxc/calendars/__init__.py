@@ -1,0 +1,1 @@
+"""Calendars and itineraries: events, VTIMEZONEs, printable pages, and `cxc export`."""

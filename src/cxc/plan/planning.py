@@ -1,0 +1,59 @@
+"""`cxc plan` over a store: validate, plan every programme, store the plan and what it was
+made from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from cxc import store
+from cxc.errors import Finding
+from cxc.plan.solver import ProgrammePlan, plan_programme
+from cxc.progress import Progress, no_progress
+from cxc.rules import validate_store
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    plans: tuple[ProgrammePlan, ...]
+    files: dict[str, str]
+    """Programme id -> the file whose programme was planned."""
+    findings: tuple[Finding, ...]
+    """The rules' findings, with the planner's word on slots in place of the rules' estimate."""
+
+
+def plan_store(db: sqlite_utils.Database,
+               progress: Progress = no_progress) -> PlanOutcome:
+    """Validate, plan every programme that is not cancelled, keep the plan in the store.
+
+    A re-plan starts from the stored plan, so people who already have their
+    calendars move only when they must. Programmes are read and planned one at a time;
+    ``progress`` hears (programmes planned, programmes to plan) after each.
+    """
+    files: dict[str, str] = {}
+    made_from: dict[str, str] = {}
+    with store.read_snapshot(db.conn):  # the plan starts from what was validated
+        findings = validate_store(db)
+        for state in store.plan_states(db):
+            if state.status != "cancelled":
+                files.setdefault(state.programme, state.file)  # a repeated id is a
+                # duplicate-id error: plan the first
+        hashes = dict(db.conn.execute("SELECT file, data_hash FROM programmes"))
+        plans = []
+        for doc in store.read_programmes(db, files.values()):
+            pid = doc.programme.id
+            seated = replace(doc, participants=doc.seat_holders(store.read_admitted(db, pid)))
+            plans.append(plan_programme(seated, store.read_placements(db, pid)))
+            made_from[pid] = hashes[doc.file]
+            progress(len(plans), len(files))
+    store.save_plan(db, {
+        p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans},
+        made_from)
+    kept = [f for f in findings
+            if not (f.rule == "slot-infeasible" and f.participant is None
+                    and f.programme in files)]
+    merged = sorted(kept + [f for p in plans for f in p.findings], key=lambda f: f.sort_key)
+    return PlanOutcome(tuple(plans), files, tuple(merged))

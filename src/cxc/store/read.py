@@ -1,0 +1,166 @@
+"""Reading the store back: programmes one at a time, partners, the plan and its provenance."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from cxc import model as m
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+from cxc.store.connection import write_transaction
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
+    return m.LocalTime.known(datetime.fromisoformat(wall), zone, datetime.fromisoformat(utc))
+
+
+def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.Row]:
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql, params).fetchall()
+
+
+def _displays(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT path, display FROM files").fetchall())
+
+
+def programme_files(db: sqlite_utils.Database, *, active: bool = False) -> list[tuple[str, str]]:
+    """(programme id, file) of every programme in the store (``active``: not cancelled),
+    in id then file order."""
+    where = "WHERE status != 'cancelled'" if active else ""
+    return db.conn.execute(f"SELECT id, file FROM programmes {where} ORDER BY id, file").fetchall()
+
+
+def read_programmes(db: sqlite_utils.Database,
+                    files: Iterable[str] | None = None) -> Iterator[m.ProgrammeDoc]:
+    """The programmes of ``files`` (default: all, in id order), read one at a time.
+
+    Only the programme being worked on needs to be in memory. Iterate inside
+    :func:`read_snapshot` for programmes that agree with each other.
+    """
+    shown = _displays(db.conn)
+    for file in files if files is not None else [f for _, f in programme_files(db)]:
+        doc = _read_programme(db.conn, file, shown.get(file, file))
+        if doc is not None:
+            yield doc
+
+
+def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.ProgrammeDoc | None:
+    found = _rows(conn, "SELECT * FROM programmes WHERE file = ?", file)
+    if not found:
+        return None
+    row = found[0]
+
+    def at(line: int | None) -> m.Source:
+        return m.Source(display, line or 0)
+
+    legs: dict[int, list[m.TravelLeg]] = defaultdict(list)
+    for leg in _rows(conn, "SELECT * FROM travel_legs WHERE file = ? "
+                     "ORDER BY registration, position", file):
+        legs[leg["registration"]].append(m.TravelLeg(
+            leg["mode"], _local(leg["depart_local"], leg["depart_tz"], leg["depart_utc"]),
+            _local(leg["arrive_local"], leg["arrive_tz"], leg["arrive_utc"]), leg["origin"],
+            leg["destination"], leg["ref"], at(leg["line"])))
+    stays = {y["registration"]: m.Stay(y["name"], _day(y["check_in"]), _day(y["check_out"]),
+                                       y["address"], at(y["line"]))
+             for y in _rows(conn, "SELECT * FROM stays WHERE file = ?", file)}
+    programme = m.Programme(
+        row["id"], row["kind"], row["title"], row["host"], row["city"], row["country"],
+        row["timezone"], _day(row["start"]), _day(row["end"]), row["status"], row["capacity"],
+        tuple(m.Quota(q["partner"], q["count"], at(q["line"]))
+              for q in _rows(conn, "SELECT * FROM quotas WHERE file = ? ORDER BY rowid", file)),
+        tuple(json.loads(row["themes"])), row["min_transfer_minutes"], at(row["line"]))
+    return m.ProgrammeDoc(
+        file, programme,
+        tuple(m.Venue(v["id"], v["programme"], v["name"], v["address"], v["capacity"],
+                      (v["lat"], v["lon"]) if v["lat"] is not None else None, at(v["line"]))
+              for v in _rows(conn, "SELECT * FROM venues WHERE file = ? ORDER BY rowid", file)),
+        tuple(m.Session(
+            s["id"], s["programme"], s["title"], s["kind"], s["venue"],
+            _local(s["start_local"], s["start_tz"], s["start_utc"]),
+            _local(s["end_local"], s["end_tz"], s["end_utc"]),
+            s["slot"], s["capacity"], tuple(json.loads(s["themes"])),
+            tuple(json.loads(s["organisations"])), s["description"], s["url"], at(s["line"]))
+            for s in _rows(conn, "SELECT * FROM sessions WHERE file = ? ORDER BY rowid", file)),
+        tuple(m.Participant(
+            r["programme"], r["email_as_written"], r["name"], r["partner"], r["organisation"],
+            r["org_type"], r["country"], tuple(json.loads(r["interests"])),
+            tuple(json.loads(r["sessions"])), bool(r["attended"]), tuple(legs[r["position"]]),
+            stays.get(r["position"]), at(r["line"]), r["status"])
+            for r in _rows(conn, "SELECT * FROM registrations WHERE file = ? ORDER BY position",
+                           file)),
+    )
+
+
+def read_partners(db: sqlite_utils.Database) -> dict[str, m.Partner]:
+    """The partners of the store's partnership by id (of its first file, should two define it)."""
+    conn = db.conn
+    shown = _displays(conn)
+    return {p["id"]: m.Partner(
+        p["id"], p["name"], p["country"], p["city"], p["timezone"],
+        m.Contact(p["contact_name"], p["contact_email"], p["contact_phone"])
+        if p["contact_name"] or p["contact_email"] or p["contact_phone"] else None,
+        m.Source(shown.get(p["file"], p["file"]), p["line"] or 0))
+        for p in _rows(conn, "SELECT * FROM partners WHERE file = "
+                       "(SELECT min(file) FROM partnership) ORDER BY rowid")}
+
+
+def read_placements(db: sqlite_utils.Database,
+                    programme: str) -> dict[tuple[str, str], str]:
+    """The stored plan of a programme: (slot, email) -> session."""
+    return {(slot, email): session for slot, session, email in db.conn.execute(
+        "SELECT slot, session, email FROM placements WHERE programme = ?", (programme,))}
+
+
+def save_plan(db: sqlite_utils.Database,
+              placements: dict[str, Iterable[tuple[str, str, str]]],
+              made_from: Mapping[str, str]) -> None:
+    """Replace the stored plan: programme -> (slot, session, email) rows, and the
+    ``data_hash`` of the data each programme's plan was made from; others are dropped."""
+    with write_transaction(db) as conn:
+        conn.execute("DELETE FROM placements")
+        conn.executemany(
+            "INSERT INTO placements (programme, slot, session, email) VALUES (?, ?, ?, ?)",
+            [(programme, slot, session, email)
+             for programme, rows in sorted(placements.items())
+             for slot, session, email in rows])
+        conn.execute("DELETE FROM plans")
+        conn.executemany("INSERT INTO plans (programme, data_hash) VALUES (?, ?)",
+                         sorted(made_from.items()))
+
+
+def read_admitted(db: sqlite_utils.Database, programme: str) -> frozenset[str]:
+    """The waitlisted people of ``programme`` that a plan admitted (email keys)."""
+    return frozenset(email for (email,) in db.conn.execute(
+        "SELECT email FROM admissions WHERE programme = ?", (programme,)))
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """Whether a programme's stored plan is the one its data asks for."""
+
+    programme: str
+    file: str
+    status: str
+    planned: bool
+    current: bool
+
+
+def plan_states(db: sqlite_utils.Database) -> list[PlanState]:
+    """Every programme with whether it was planned and whether its data changed since."""
+    return [PlanState(pid, file, status, hashed is not None, hashed == data)
+            for pid, file, status, data, hashed in db.conn.execute(
+                "SELECT p.id, p.file, p.status, p.data_hash, n.data_hash FROM programmes p "
+                "LEFT JOIN plans n ON n.programme = p.id ORDER BY p.id, p.file")]

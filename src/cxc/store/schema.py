@@ -1,0 +1,404 @@
+"""The store's schema, its version and migrations, and the digests and tokens defined over it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cxc import model as m
+from cxc.errors import StoreError
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+from cxc.format.files import store_root
+
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x63786321
+"""``PRAGMA application_id`` of a cxc store ("cxc!"): what tells it from another program's
+SQLite file, which cxc refuses and leaves byte for byte as it was."""
+
+
+_BASE_SCHEMA = """
+CREATE TABLE files (
+    path TEXT PRIMARY KEY,              -- relative to the store's folder when under it, else absolute
+    display TEXT NOT NULL,              -- the path as the user gave it
+    kind TEXT NOT NULL CHECK (kind IN ('partnership', 'programme')),
+    sha256 TEXT                         -- of the file's bytes when it was loaded
+);
+CREATE TABLE partnership (
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    funding TEXT,
+    start TEXT NOT NULL,
+    "end" TEXT NOT NULL,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE TABLE partners (
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    country TEXT NOT NULL,
+    city TEXT,
+    timezone TEXT,
+    contact_name TEXT,
+    contact_email TEXT,
+    contact_phone TEXT,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX partners_id ON partners(id);
+CREATE TABLE targets (
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX targets_key ON targets(key);
+CREATE TABLE activities (
+    kind TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    date TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX activities_kind_date ON activities(kind, date);
+CREATE TABLE programmes (
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    host TEXT NOT NULL,
+    city TEXT,
+    country TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    start TEXT NOT NULL,
+    "end" TEXT NOT NULL,
+    status TEXT NOT NULL,
+    capacity INTEGER,
+    themes TEXT NOT NULL,               -- JSON list
+    min_transfer_minutes INTEGER,
+    file TEXT NOT NULL UNIQUE REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER,
+    data_hash TEXT NOT NULL DEFAULT ''  -- what the programme holds (not where): see data_hash()
+);
+CREATE INDEX programmes_id ON programmes(id);
+CREATE INDEX programmes_status_start ON programmes(status, start);
+CREATE TABLE quotas (
+    programme TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX quotas_file ON quotas(file);
+CREATE TABLE venues (
+    programme TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    capacity INTEGER,
+    lat REAL,
+    lon REAL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX venues_file ON venues(file, id);
+CREATE TABLE sessions (
+    programme TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    venue TEXT,
+    start_local TEXT NOT NULL,          -- wall clock, YYYY-MM-DD HH:MM
+    start_tz TEXT NOT NULL,             -- IANA zone
+    start_utc TEXT NOT NULL,            -- the instant, ISO 8601 UTC
+    end_local TEXT NOT NULL,
+    end_tz TEXT NOT NULL,
+    end_utc TEXT NOT NULL,
+    slot TEXT,
+    capacity INTEGER,
+    themes TEXT NOT NULL,               -- JSON list
+    organisations TEXT NOT NULL,        -- JSON list, as written
+    description TEXT,
+    url TEXT,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX sessions_file ON sessions(file, id);
+CREATE INDEX sessions_programme ON sessions(programme, id);
+CREATE TABLE session_organisations (
+    programme TEXT NOT NULL,
+    session TEXT NOT NULL,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,             -- lower-cased, trimmed: how organisations are told apart
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE
+);
+CREATE INDEX session_organisations_file ON session_organisations(file);
+CREATE TABLE people (
+    email TEXT PRIMARY KEY,             -- lower-cased: one row per person across programmes
+    name TEXT NOT NULL
+);
+CREATE TABLE registrations (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL REFERENCES people(email),
+    email_as_written TEXT NOT NULL,
+    name TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    organisation TEXT,
+    organisation_key TEXT,              -- lower-cased, trimmed
+    org_type TEXT,
+    country TEXT,
+    interests TEXT NOT NULL,            -- JSON list
+    sessions TEXT NOT NULL,             -- JSON list of fixed session choices
+    attended INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER,
+    status TEXT NOT NULL DEFAULT 'registered',  -- registered | waitlisted | withdrawn
+    forgotten INTEGER NOT NULL DEFAULT 0        -- erased (`cxc forget`): counted, never seated
+);
+CREATE INDEX registrations_file ON registrations(file, email);
+CREATE INDEX registrations_email ON registrations(email);
+CREATE INDEX registrations_programme ON registrations(programme);
+CREATE TABLE travel_legs (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    ref TEXT,
+    origin TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    depart_local TEXT NOT NULL,
+    depart_tz TEXT NOT NULL,
+    depart_utc TEXT NOT NULL,
+    arrive_local TEXT NOT NULL,
+    arrive_tz TEXT NOT NULL,
+    arrive_utc TEXT NOT NULL,
+    registration INTEGER NOT NULL,      -- position of the registration in its file
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX travel_legs_file ON travel_legs(file, registration);
+CREATE TABLE stays (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    check_in TEXT NOT NULL,
+    check_out TEXT NOT NULL,
+    registration INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER
+);
+CREATE INDEX stays_file ON stays(file, registration);
+CREATE TABLE placements (
+    programme TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    session TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (programme, slot, email)
+);
+CREATE TABLE exported_events (
+    calendar TEXT NOT NULL,             -- <programme>/programme or <programme>/person/<token>
+    uid TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,          -- hash of everything a client shows of the event, as last exported
+    sequence INTEGER NOT NULL,
+    stamp TEXT NOT NULL,                -- DTSTAMP: when this version was first exported (UTC)
+    body TEXT NOT NULL,                 -- JSON of the event, to re-emit it as CANCELLED
+    PRIMARY KEY (calendar, uid)
+);
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE forgotten (
+    token TEXT PRIMARY KEY              -- HMAC of the lower-cased email under meta.secret
+);
+CREATE TABLE exported_calendars (
+    calendar TEXT PRIMARY KEY,
+    programme TEXT NOT NULL,
+    path TEXT NOT NULL,                 -- relative to the export folder
+    email TEXT,                         -- whose calendar (identity key), NULL for the programme
+    name TEXT
+);
+"""
+
+SCHEMA_2 = """
+CREATE TABLE plans (
+    programme TEXT PRIMARY KEY,
+    data_hash TEXT NOT NULL             -- programmes.data_hash of the data the plan was made from
+);
+CREATE TABLE admissions (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,                -- a waitlisted person the plan admitted
+    PRIMARY KEY (programme, email)
+);
+CREATE TABLE person_slugs (
+    slug TEXT PRIMARY KEY,              -- the person's file name in every export, for ever
+    person TEXT NOT NULL UNIQUE         -- identity key of the email (a keyed token once forgotten)
+);
+CREATE TABLE export_folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE           -- relative to the store's folder when under it
+);
+CREATE TABLE exported_files (
+    folder INTEGER NOT NULL REFERENCES export_folders(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,                 -- relative to the folder
+    programme TEXT NOT NULL,
+    email TEXT,                         -- whose file (identity key), NULL for the programme
+    PRIMARY KEY (folder, path)
+);
+CREATE INDEX exported_files_email ON exported_files(email);
+CREATE VIEW holders AS                  -- who holds a seat: what the report counts
+    SELECT r.rowid AS rowid, r.* FROM registrations r
+    WHERE r.status = 'registered' OR (r.status = 'waitlisted' AND EXISTS (
+        SELECT 1 FROM admissions a WHERE a.programme = r.programme AND a.email = r.email));
+CREATE VIEW seat_holders AS             -- who takes a seat: what the rules and the plan check
+    SELECT * FROM holders WHERE forgotten = 0;
+"""
+SCHEMA = _BASE_SCHEMA + SCHEMA_2
+"""The schema of a new store (the latest)."""
+
+
+PROGRAMME_TABLES = (
+    "quotas", "venues", "sessions", "session_organisations", "registrations", "travel_legs",
+    "stays",
+)
+
+
+V1_TABLES = frozenset({
+    "files", "partnership", "partners", "targets", "activities", "programmes", "quotas",
+    "venues", "sessions", "session_organisations", "people", "registrations", "travel_legs",
+    "stays", "placements", "exported_events", "meta", "forgotten", "exported_calendars"})
+"""The tables of a store of schema 1, written before stores carried an application id."""
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The store's schema version, refusing a newer cxc's store and another program's database."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    application: int = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = {name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    ours = application == APPLICATION_ID or (
+        application == 0 and (not tables if version == 0 else version == 1 and tables >= V1_TABLES))
+    if not ours:
+        what = "it holds other tables" if tables else "it belongs to another program"
+        raise StoreError(f"{path}: not a cxc store ({what}); choose another --db")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: this store was written by a newer cxc (schema {version}; this cxc knows "
+            f"{SCHEMA_VERSION}); upgrade cxc, or load the programmes into a new store with --db")
+    return version
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _schema_version(conn, path)  # again: another cxc may have migrated meanwhile
+        if version == 0:  # personal data: owner-only, even in an empty file made beforehand
+            with suppress(OSError):
+                os.chmod(path, 0o600)
+            _create_schema(conn)
+        else:
+            for migration in MIGRATIONS[version - 1:]:
+                migration(conn, store_root(path))
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    _script(conn, SCHEMA)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection, root: Path) -> None:
+    """Schema 2: plan provenance, registration status, one file name per person, the
+    export folders; person calendars keyed by a token under the store's secret."""
+    _script(conn, """
+        ALTER TABLE files ADD COLUMN sha256 TEXT;
+        ALTER TABLE programmes ADD COLUMN data_hash TEXT NOT NULL DEFAULT '';
+        ALTER TABLE registrations ADD COLUMN status TEXT NOT NULL DEFAULT 'registered';
+        ALTER TABLE registrations ADD COLUMN forgotten INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE exported_calendars ADD COLUMN email TEXT;
+        ALTER TABLE exported_calendars ADD COLUMN name TEXT;
+        UPDATE registrations SET forgotten = 1 WHERE email LIKE 'forgotten-%@invalid'
+    """)
+    _script(conn, SCHEMA_2)
+    secret = _secret(conn)
+    for email, name in conn.execute("SELECT email, name FROM people").fetchall():
+        old = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
+        new = person_token(secret, email)
+        for calendar, path in conn.execute(
+                "SELECT calendar, path FROM exported_calendars WHERE calendar LIKE ?",
+                (f"%/person/{old}",)).fetchall():
+            renamed = calendar[:-len(old)] + new
+            conn.execute("UPDATE exported_calendars SET calendar = ?, email = ?, name = ? "
+                         "WHERE calendar = ?", (renamed, email, name, calendar))
+            conn.execute("UPDATE exported_events SET calendar = ? WHERE calendar = ?",
+                         (renamed, calendar))
+            slug = Path(path).stem
+            conn.execute("INSERT OR IGNORE INTO person_slugs (slug, person) VALUES (?, ?)",
+                         (slug, email))
+    for (file,) in conn.execute("SELECT file FROM programmes").fetchall():
+        conn.execute("UPDATE programmes SET data_hash = ? WHERE file = ?",
+                     (data_hash(conn, file), file))
+
+
+MIGRATIONS = [_migrate_1_to_2]
+"""MIGRATIONS[n - 1] takes a store from schema n to n + 1; a new store gets the latest at once."""
+
+
+def store_secret(db: sqlite_utils.Database) -> bytes:
+    """The store's own secret, which keys the tokens that stand for people."""
+    return _secret(db.conn)
+
+
+def _secret(conn: sqlite3.Connection) -> bytes:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+    return bytes.fromhex(row[0])
+
+
+def person_token(secret: bytes, email: str) -> str:
+    """A stable tag for a person that reveals no email without the store's secret (UIDs,
+    calendar keys)."""
+    return hmac.new(secret, b"calendar:" + m.identity_key(email).encode(),
+                    hashlib.sha256).hexdigest()[:16]
+
+
+DATA_TABLES = ("programmes", "quotas", "venues", "sessions", "session_organisations",
+               "registrations", "travel_legs", "stays")
+PLACE_COLUMNS = frozenset({"file", "line", "data_hash"})
+"""What says where a programme was written, not what it holds: a move or a comment keeps a
+plan current."""
+
+
+def data_hash(conn: sqlite3.Connection, file: str) -> str:
+    """A digest of everything the programme of ``file`` holds, as stored (not where)."""
+    digest = hashlib.sha256()
+    for table in DATA_TABLES:
+        cursor = conn.execute(f"SELECT * FROM {table} WHERE file = ? ORDER BY rowid", (file,))
+        names = [d[0] for d in cursor.description]
+        keep = [i for i, name in enumerate(names) if name not in PLACE_COLUMNS]
+        digest.update(table.encode())
+        for row in cursor:
+            digest.update(json.dumps([row[i] for i in keep], ensure_ascii=False).encode())
+    return digest.hexdigest()
