@@ -12,14 +12,22 @@ from typing import TypeVar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxc.model import LocalTime, Participant, Programme, ProgrammeDoc, Session, Source, Venue
+from cxc.model import (
+    LocalTime,
+    Participant,
+    Programme,
+    ProgrammeDoc,
+    Session,
+    Source,
+    Venue,
+    session_capacity,
+)
 from cxc.plan import (
     Move,
     ProgrammePlan,
     SlotPerson,
     SlotSession,
     plan_programme,
-    session_capacity,
     solve_slot,
 )
 
