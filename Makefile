@@ -6,7 +6,7 @@ CXC    := $(BIN)/cxc
 DB     ?= demo.db
 OUT    ?= out
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,13 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/python -m mypy --strict src
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/python -m mypy --strict src scripts
+	$(BIN)/python scripts/cli_docs.py --check
+
+# docs/cli.md is generated from `cxc --help`: run this after changing a command or its help.
+docs: $(VENV)/.installed
+	$(BIN)/python scripts/cli_docs.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
