@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -75,3 +77,23 @@ def test_every_command_has_a_help_text(command: str) -> None:
 def test_every_command_is_in_the_readme(command: str) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"cxc {command}" in readme, f"README.md never mentions `cxc {command}`"
+
+
+def _yaml_documents(page: Path) -> list[str]:
+    """The fenced YAML examples of a page that are whole files (a top-level key first)."""
+    blocks = re.findall(r"^```yaml\n(.*?)^```", page.read_text(encoding="utf-8"),
+                        re.MULTILINE | re.DOTALL)
+    return [b for b in blocks if b.startswith(("partnership:", "programme:"))]
+
+
+def test_the_examples_of_the_format_page_load_and_validate(
+        run: Runner, write: Callable[[str, str], Path]) -> None:
+    documents = _yaml_documents(DOCS / "format.md")
+    assert [d.split(":", 1)[0] for d in documents] == ["partnership", "programme"]
+    for n, document in enumerate(documents):
+        write(f"example-{n}.yaml", document)
+
+    loaded = run("load", ".")
+    assert loaded.code == 0, loaded.output
+    checked = run("validate")
+    assert (checked.code, checked.stdout) == (0, "no problems found\n"), checked.output
