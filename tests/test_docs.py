@@ -97,3 +97,13 @@ def test_the_examples_of_the_format_page_load_and_validate(
     assert loaded.code == 0, loaded.output
     checked = run("validate")
     assert (checked.code, checked.stdout) == (0, "no problems found\n"), checked.output
+
+
+def test_every_rule_has_its_section_in_the_rules_page() -> None:
+    from cxc.rules import RULES
+
+    page = (DOCS / "rules.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"\n## `{rule.id}`\n" in page, f"docs/rules.md has no section for `{rule.id}`"
+        assert f"| [`{rule.id}`](#{rule.id}) | {rule.severity} |" in page, (
+            f"docs/rules.md: the table does not give `{rule.id}` as a {rule.severity}")
