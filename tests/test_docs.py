@@ -99,6 +99,15 @@ def test_the_examples_of_the_format_page_load_and_validate(
     assert (checked.code, checked.stdout) == (0, "no problems found\n"), checked.output
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_a_page(command: str) -> None:
+    page = DOCS / "commands" / f"{command.replace(' ', '-')}.md"
+    assert page.exists(), f"write {page.relative_to(ROOT)}: what `cxc {command}` does, examples"
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith(f"# cxc {command}\n"), page
+    assert "Exit codes" in text, f"{page.relative_to(ROOT)} does not give the exit codes"
+
+
 def test_every_rule_has_its_section_in_the_rules_page() -> None:
     from cxc.rules import RULES
 
