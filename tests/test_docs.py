@@ -116,3 +116,22 @@ def test_every_rule_has_its_section_in_the_rules_page() -> None:
         assert f"\n## `{rule.id}`\n" in page, f"docs/rules.md has no section for `{rule.id}`"
         assert f"| [`{rule.id}`](#{rule.id}) | {rule.severity} |" in page, (
             f"docs/rules.md: the table does not give `{rule.id}` as a {rule.severity}")
+
+
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)|`(\.\./[^`\s]+)`")
+"""A link's target, or a relative path written as code that climbs out of its folder."""
+
+
+@pytest.mark.parametrize("page", [
+    "README.md", "CHANGELOG.md", "CONTRIBUTING.md",
+    *(str(p.relative_to(ROOT)) for p in sorted(DOCS.rglob("*.md"))),
+])
+def test_links_lead_to_files_of_the_repository(page: str) -> None:
+    path = ROOT / page
+    for link, climbing in MARKDOWN_LINK.findall(path.read_text(encoding="utf-8")):
+        target = link or climbing
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue  # a web address or an anchor on the same page
+        linked = (path.parent / target.split("#")[0]).resolve()
+        assert linked.is_relative_to(ROOT), f"{page} links outside the repository: {target}"
+        assert linked.exists(), f"{page} links to {target}, which is not there"
