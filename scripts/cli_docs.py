@@ -48,7 +48,7 @@ for every command:
 | exit code | means |
 | --- | --- |
 | `0` | success |
-| `1` | the data breaks a rule (errors found by `validate` or `plan`; warnings too with `--strict`), or a command refuses data with errors (`export`, `report`) |
+| `1` | the data breaks a rule (errors found by `validate` or `plan`; warnings too with `validate --strict`), or a command refuses data that is not ready (`export`: errors, no plan or a stale plan; `report`: errors, unless `--force`) |
 | `2` | the command could not run: bad usage, an unreadable or malformed file, a store that is missing, busy or not a cxc store |
 """
 
