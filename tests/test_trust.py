@@ -442,3 +442,19 @@ def test_participants_csv_is_safe_to_open_in_a_spreadsheet(
     names = [r["name"] for r in _rows(workdir / "out")]
     assert "'=HYPERLINK(\"http://evil.example\")" in names
     assert not [n for n in names if n.startswith("=")]
+
+
+@pytest.mark.parametrize("status", ["withdrawn", "waitlisted"])
+def test_a_person_without_a_seat_is_checked_by_no_seat_rule(
+    run: Runner, project: Path, status: str,
+) -> None:
+    late = edit(PROGRAMME, "        depart: 2024-03-28 06:00\n", "        depart: 2024-03-28 16:00\n")
+    late = edit(late, "        arrive: 2024-03-28 09:15\n", "        arrive: 2024-03-28 19:15\n")
+    (project / "cxc-2024-lille.yaml").write_text(
+        edit(late, "    partner: tallinn-med\n    attended: true\n",
+             f"    partner: tallinn-med\n    status: {status}\n    attended: true\n"),
+        encoding="utf-8")
+    _ok(run("load", "programmes"))
+    result = run("validate", "--format", "json")
+    assert result.code == 0, result.output
+    assert [f for f in result.json()["findings"] if f["participant"] == "liis.saar@example.com"] == []

@@ -515,7 +515,9 @@ def misses_sessions(facts: Facts) -> Iterator[Finding]:
         "travel AS (SELECT l.file, l.registration, "
         "max(CASE WHEN l.depart_utc < span.middle THEN l.arrive_utc END) AS here, "
         "min(CASE WHEN l.depart_utc >= span.middle THEN l.depart_utc END) AS gone "
-        "FROM span JOIN travel_legs l ON l.file = span.file GROUP BY l.file, l.registration) "
+        "FROM span JOIN travel_legs l ON l.file = span.file "
+        "JOIN seat_holders r ON r.file = l.file AND r.position = l.registration "
+        "GROUP BY l.file, l.registration) "
         "SELECT travel.file, travel.registration, travel.here, travel.gone FROM travel "
         "JOIN span ON span.file = travel.file "
         "WHERE travel.here > span.first OR travel.gone < span.last", json.dumps(spans))
