@@ -204,9 +204,9 @@ def duplicate_id(facts: Facts) -> Iterator[Finding]:
             "first_value(file) OVER w AS first_file, first_value(line) OVER w AS first_line, "
             "row_number() OVER w AS n FROM partnership WINDOW w AS (ORDER BY file)) "
             "WHERE n > 1"):
-        yield _finding(rule, f"a second partnership file: partnership `{key}` is already "
-                       f"defined in {facts.at(first_file, first_line)}; a store holds one "
-                       f"(remove or rename the copy, e.g. to .bak)", facts.at(file, line))
+        yield _finding(rule, f"partnership `{key}` is defined in two files, here and in "
+                       f"{facts.at(first_file, 0)}; a store holds one: remove the copy, or "
+                       f"rename it to something that is not .yaml", facts.at(file, line))
     for key, file, line, first in facts.rows(
             f"SELECT id, file, line, first FROM (SELECT id, file, line, first_value(line) "
             f"OVER w AS first, row_number() OVER w AS n FROM partners "
