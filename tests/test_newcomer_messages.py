@@ -138,3 +138,28 @@ def test_a_duplicate_programme_id_names_the_first_file_with_no_zero_column(
     [finding] = [f for f in result.json()["findings"] if f["rule"] == "duplicate-id"]
     assert f"already used in a.yaml:{line_of(PROGRAMME, 'id: cxc-2024-lille')}" in finding["message"]
     assert ":0" not in finding["message"], finding["message"]
+
+
+# -- ids that refer to nothing: the rules suggest the id meant ------------------------------
+
+
+@pytest.mark.parametrize(("old", "new", "meant"), [
+    ("    venue: studio\n", "    venue: studoi\n", "studio"),
+    ("    sessions: [lab-a]\n", "    sessions: [lab-aa]\n", "lab-a"),
+    ("    partner: tallinn-med\n", "    partner: talinn-med\n", "tallinn-med"),
+    ("  host: lille-health\n", "  host: lile-health\n", "lille-health"),
+])
+def test_a_mistyped_id_gets_a_did_you_mean(
+    check: Callable[..., object], old: str, new: str, meant: str,
+) -> None:
+    checked = check(PROGRAMME.replace(old, new, 1))
+
+    [finding] = checked.of("unknown-reference")  # type: ignore[attr-defined]
+    assert f"did you mean `{meant}`?" in finding["message"], finding["message"]
+
+
+def test_an_id_like_no_other_gets_no_suggestion(check: Callable[..., object]) -> None:
+    checked = check(edit(PROGRAMME, "    venue: studio\n", "    venue: moon-base\n"))
+
+    [finding] = checked.of("unknown-reference")  # type: ignore[attr-defined]
+    assert "did you mean" not in finding["message"]
