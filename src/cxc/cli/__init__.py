@@ -484,8 +484,10 @@ def _choice_message(exc: Exception) -> str | None:
     if found is None or param is None:
         return None
     choices = re.findall(r"'([^']*)'", found.group(1))
+    given = re.search(r"'([^']*)' is not one of", str(getattr(exc, "message", "")))
     opts = getattr(param, "opts", None) or [str(getattr(param, "name", "the value"))]
-    return f"{max(opts, key=len)} must be one of: {', '.join(choices)}"
+    return (f"{max(opts, key=len)} must be one of: {', '.join(choices)}"
+            + (f", not `{given.group(1)}`" if given else ""))
 
 
 def _message(exc: Exception) -> str:
