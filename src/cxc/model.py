@@ -53,7 +53,9 @@ class Source:
 
     def __str__(self) -> str:
         if self.line:
-            return f"{self.file}:{self.line}:{self.column}"
+            # a column of 0 is unknown (a place read back from the store): omit it, never print 0
+            return f"{self.file}:{self.line}:{self.column}" if self.column else (
+                f"{self.file}:{self.line}")
         return self.file
 
 

@@ -28,7 +28,58 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nExamples:\n  cxc plan programmes/\n  cxc validate --db demo.db\n"
+           "  cxc export --out out/\n  cxc COMMAND -h    (each command's own help)\n\n"
+           "Exit codes: 0 success; 1 the data breaks a rule (errors found); 2 the command "
+           "could not run (bad usage, unreadable or malformed input).",
 )
+
+def _plain_placeholders() -> None:
+    """Arguments shown as `PATH...` and `[PATH]...`, not typer's `{PATH}...` and `<list[Path]>`."""
+    from typer.core import TyperArgument
+
+    def usage(self: Any) -> str:
+        name = str(self.display_name_raw)
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    TyperArgument._usage_display_name = usage  # type: ignore[method-assign]
+    TyperArgument.display_type = lambda self, ctx: ""  # type: ignore[method-assign]
+
+
+_plain_placeholders()
+
+EXIT_CODES = ("Exit codes: 0 success; 1 the data breaks a rule (errors found); "
+              "2 the command could not run (bad usage, unreadable or malformed input).")
+
+
+def _epilog(*examples: str, codes: str = EXIT_CODES) -> str:
+    """A command's help footer: its examples, one a line, then the exit codes."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n{codes}"
+
+
+DbOption = Annotated[Path | None, typer.Option(
+    "--db", metavar="PATH", show_default=False,
+    help="The SQLite store (also accepted before the command; env CXC_DB; default cxc.db).",
+)]
+"""``--db`` after the command: the same store option as the global one, which it overrides."""
+
+
+def _use_db(ctx: typer.Context, db: Path | None) -> None:
+    if db is not None:
+        ctx.obj = _settings(ctx)._replace(db=db)
+
+
+_exit_if_cut = [EXIT_OK]
+"""The exit code a command will end with, set before it writes its output: when a reader
+stops early (``cxc plan | head -1``) that code, not a broken pipe's, is the honest answer."""
+
+
+def _will_exit(code: int) -> int:
+    _exit_if_cut[0] = code
+    return code
 
 
 class TextOrJson(str, Enum):
@@ -53,7 +104,7 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     db: Annotated[Path, typer.Option(
-        "--db", envvar="CXC_DB", help="The SQLite store.", show_default=True,
+        "--db", envvar="CXC_DB", metavar="PATH", help="The SQLite store.", show_default=True,
     )] = Path("cxc.db"),
     busy_timeout: Annotated[float | None, typer.Option(
         "--busy-timeout", envvar="CXC_BUSY_TIMEOUT", min=0, metavar="SECONDS",
@@ -146,14 +197,18 @@ def _load(ctx: typer.Context, paths: list[Path]) -> Any:
                                found.mirrored, **settings.store_options())
 
 
-@app.command()
+@app.command(epilog=_epilog("cxc load programmes/", "cxc load --db demo.db partnership.yaml "
+                             "programmes/cxc-2024-lille.yaml"))
 def load(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(
-        help="YAML files or folders (searched recursively for *.yaml and *.yml).", metavar="PATH...",
+        help="YAML files or folders (searched recursively for *.yaml and *.yml).",
+        metavar="PATH", show_default=False,
     )],
+    db: DbOption = None,
 ) -> None:
     """Read programme files into the store, in one transaction; a re-loaded file replaces what it defined."""
+    _use_db(ctx, db)
     summary = _load(ctx, paths)
     _err_console().print(
         f"loaded {summary.files} file{'s' * (summary.files != 1)}: "
@@ -164,68 +219,86 @@ def load(
            if summary.dropped else ""))
 
 
-@app.command()
+@app.command(epilog=_epilog(
+    "cxc validate", "cxc validate --db demo.db --format json", "cxc validate --strict",
+    codes="Exit codes: 0 no errors (warnings allowed unless --strict); 1 errors found (or "
+          "warnings, with --strict); 2 the command could not run (no store, bad usage)."))
 def validate(
     ctx: typer.Context,
     format: Annotated[TextOrJson, typer.Option(
-        "--format", "-f", help="text for people, json for scripts.")] = TextOrJson.text,
+        "--format", "-f", metavar="FORMAT",
+        help="text for people, json for scripts.")] = TextOrJson.text,
     strict: Annotated[bool, typer.Option(help="Warnings fail too (exit 1).")] = False,
+    db: DbOption = None,
 ) -> None:
     """Check everything in the store against the rules; exit 1 when errors (or, with --strict, warnings) are found."""
+    _use_db(ctx, db)
     from cxc.cli import render
     from cxc.rules import validate_store
 
-    db = _open(ctx, create=False)
-    findings = validate_store(db)
+    store_db = _open(ctx, create=False)
+    findings = validate_store(store_db)
+    code = _will_exit(render.exit_code(findings, strict))
     if format is TextOrJson.json:
         typer.echo(render.findings_json(findings))
     else:
         render.print_findings(_out_console(), findings)
-    raise typer.Exit(render.exit_code(findings, strict))
+    raise typer.Exit(code)
 
 
-@app.command()
+@app.command(epilog=_epilog("cxc plan programmes/", "cxc plan --db demo.db --format json"))
 def plan(
     ctx: typer.Context,
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="Load these YAML files or folders first.", metavar="[PATH...]")] = None,
+        help="Load these YAML files or folders first.", metavar="PATH",
+        show_default=False)] = None,
     format: Annotated[TextOrJson, typer.Option(
-        "--format", "-f", help="text for people, json for scripts.")] = TextOrJson.text,
+        "--format", "-f", metavar="FORMAT",
+        help="text for people, json for scripts.")] = TextOrJson.text,
+    db: DbOption = None,
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
+    _use_db(ctx, db)
     from cxc import store
     from cxc.cli import render
     from cxc.plan import plan_store
 
     if paths:
         _load(ctx, paths)
-    db = _open(ctx, create=False)
+    store_db = _open(ctx, create=False)
     with _progress("planning") as progress:
-        outcome = plan_store(db, progress)
+        outcome = plan_store(store_db, progress)
+    code = _will_exit(render.exit_code(outcome.findings, strict=False))
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
         def doc_of(programme: str) -> Any:
-            return next(store.read_programmes(db, [outcome.files[programme]]), None)
+            return next(store.read_programmes(store_db, [outcome.files[programme]]), None)
 
         render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings)
-    raise typer.Exit(render.exit_code(outcome.findings, strict=False))
+    raise typer.Exit(code)
 
 
-@app.command()
+@app.command(epilog=_epilog("cxc export --out out/", "cxc export --db demo.db --out out/ "
+                             "--programme cxc-2024-lille",
+                             codes="Exit codes: 0 written; 1 a programme has errors or needs "
+                                   "`cxc plan` first (nothing written); 2 the command could "
+                                   "not run."))
 def export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Folder to write calendars and itineraries into.")],
+        "--out", "-o", metavar="DIR", help="Folder to write calendars and itineraries into.")],
     programme: Annotated[str | None, typer.Option(
-        "--programme", "-p", help="Only this programme id.")] = None,
+        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    db: DbOption = None,
 ) -> None:
     """Write each programme's calendar and every participant's .ics and printable itinerary."""
+    _use_db(ctx, db)
     from cxc.calendars.export import export_store
 
-    db = _open(ctx, create=False)
+    store_db = _open(ctx, create=False)
     with _progress("exporting") as progress:
-        summary = export_store(db, out, programme, now=_source_date(), progress=progress)
+        summary = export_store(store_db, out, programme, now=_source_date(), progress=progress)
     _err_console().print(
         f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}: "
         f"{summary.calendars} calendars, {summary.pages} itineraries"
@@ -246,11 +319,16 @@ def _source_date() -> Any:
         raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
 
 
-@app.command()
+@app.command(epilog=_epilog(
+    "cxc report", "cxc report --db demo.db --from 2023-01-01 --to 2023-12-31 --format markdown",
+    "cxc report --explain smes",
+    codes="Exit codes: 0 reported; 1 `cxc validate` finds errors in the store (no numbers; "
+          "--force reports anyway); 2 the command could not run."))
 def report(
     ctx: typer.Context,
     format: Annotated[ReportFormat, typer.Option(
-        "--format", "-f", help="table for people; json, csv or markdown to reuse.",
+        "--format", "-f", metavar="FORMAT",
+        help="table for people; json, csv or markdown to reuse.",
     )] = ReportFormat.table,
     period_from: Annotated[str | None, typer.Option(
         "--from", metavar="DATE",
@@ -270,6 +348,7 @@ def report(
     force: Annotated[bool, typer.Option(
         "--force", help="Report even when `cxc validate` finds errors (with a warning).",
     )] = False,
+    db: DbOption = None,
 ) -> None:
     """Count the COSME deliverables against the grant's targets, for a period.
 
@@ -277,48 +356,57 @@ def report(
     """
     from cxc import report as reports
 
+    _use_db(ctx, db)
     start = reports.parse_day(period_from, "--from")
     end = reports.parse_day(period_to, "--to")
     if explain is not None:
         reports.measure(explain)
-    db = _open(ctx, create=False)
+    store_db = _open(ctx, create=False)
     console = _out_console()
     fmt = reports.OutputFormat(format.value)
     width = console.width if console.is_terminal else None
     color = console.is_terminal and not console.no_color
     if explain is None:
-        counted = reports.build_report(db, start, end, partner, force=force)
+        counted = reports.build_report(store_db, start, end, partner, force=force)
         text = reports.format_report(counted, fmt, width=width, color=color)
         errors = counted.errors
     else:
-        evidence = reports.explain(db, explain, start, end, partner, force=force)
+        evidence = reports.explain(store_db, explain, start, end, partner, force=force)
         text = reports.format_evidence(evidence, fmt, width=width, color=color)
         errors = evidence.errors
     if errors:
         typer.echo(f"cxc: {reports.forced_warning(errors)}", err=True)
-    typer.echo(text, nl=False)
+    typer.echo(_encodable(text, sys.stdout), nl=False)
 
 
-@app.command()
+@app.command(epilog=_epilog("cxc forget ana.garcia@example.com",
+                             "cxc forget --db demo.db ana.garcia@example.com"))
 def forget(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The person's email (any case).")],
+    email: Annotated[str, typer.Argument(
+        help="The person's email (any case).", metavar="EMAIL", show_default=False)],
+    db: DbOption = None,
 ) -> None:
     """Erase a person from the store (GDPR): name, email, travel, stay, plan; counts stay right."""
+    _use_db(ctx, db)
     from cxc.calendars.export import erase_person_files, exports_held
     from cxc.store import forget as forget_person
 
-    db = _open(ctx, create=False)
-    with exports_held(db):
-        summary = forget_person(db, email, erase_person_files)
+    store_db = _open(ctx, create=False)
+    with exports_held(store_db):
+        summary = forget_person(store_db, email, erase_person_files)
     _err_console().print(
         f"forgotten: {summary.registrations} registration"
         f"{'s' * (summary.registrations != 1)} kept anonymous for the deliverable counts; "
         f"{summary.files} exported file{'s' * (summary.files != 1)} of theirs removed")
 
 
+INTERRUPTED = "cxc: interrupted; the store is as it was before this command"
+
+
 def main() -> NoReturn:
     """Entry point: run the app and turn every CxcError into one message and its exit code."""
+    _limit_console_errors()
     try:
         code = app(standalone_mode=False)
     except CxcError as exc:
@@ -326,18 +414,80 @@ def main() -> NoReturn:
             print(f"cxc: {line}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("cxc: interrupted; the store is as it was before this command", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         sys.exit(130)
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_OK)
+        _cut_short()
+    except SystemExit as exc:
+        # rich and click answer a broken pipe with exit 1, which means "the data breaks a rule"
+        if isinstance(exc.__context__, BrokenPipeError) or (
+                type(sys.stdout).__name__ == "PacifyFlushWrapper"):
+            _cut_short()
+        raise
     except Exception as exc:  # noqa: BLE001 - the last guard: a one-line message, never a traceback
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `cxc`: the help, as usage
             print(_message(exc), file=sys.stderr)
             sys.exit(EXIT_UNUSABLE)
+        if type(exc).__name__ == "Abort":  # click's word for an interrupt at a prompt
+            print(INTERRUPTED, file=sys.stderr)
+            sys.exit(130)
         print(f"cxc: {_one_line(exc)}", file=sys.stderr)
         sys.exit(EXIT_UNUSABLE)
+    if code == 130:  # typer turns Ctrl-C into Exit(130) before it reaches us
+        print(INTERRUPTED, file=sys.stderr)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _cut_short() -> NoReturn:
+    """The reader of stdout went away (`cxc plan | head -1`): exit with the command's own code."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(_exit_if_cut[0])
+
+
+_ASCII = {"✓": "+", "✗": "x", "█": "#", "░": ".", "∞": "inf", "·": "-", "→": "->",
+          "…": "...", "–": "-", "—": "-"}
+
+
+def _limit_console_errors() -> None:
+    """On a console that cannot show every character (cp1252, a Windows redirect), print what
+    it cannot show as `?` instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure) and not _can_encode("✓█∞·", stream):
+            reconfigure(errors="replace")
+
+
+def _can_encode(text: str, stream: Any) -> bool:
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _encodable(text: str, stream: Any) -> str:
+    """``text`` with the glyphs a limited console cannot show replaced by ASCII ones."""
+    if _can_encode(text, stream):
+        return text
+    return "".join(c if _can_encode(c, stream) else _ASCII.get(c, "?") for c in text)
+
+
+def _choice_message(exc: Exception) -> str | None:
+    """``--format must be one of: text, json`` for a value outside an enum's choices."""
+    import re
+
+    found = re.search(r"is not one of (.+?)\.?\Z", str(getattr(exc, "message", "")))
+    param = getattr(exc, "param", None)
+    if found is None or param is None:
+        return None
+    choices = re.findall(r"'([^']*)'", found.group(1))
+    given = re.search(r"'([^']*)' is not one of", str(getattr(exc, "message", "")))
+    opts = getattr(param, "opts", None) or [str(getattr(param, "name", "the value"))]
+    return (f"{max(opts, key=len)} must be one of: {', '.join(choices)}"
+            + (f", not `{given.group(1)}`" if given else ""))
 
 
 def _message(exc: Exception) -> str:
@@ -349,7 +499,7 @@ def _one_line(exc: Exception) -> str:
     """What went wrong, for an exception the library did not turn into a CxcError."""
     module = type(exc).__module__.split(".")[0]
     if module in ("click", "typer"):  # usage errors of the vendored click
-        return f"{_message(exc)} (see --help)"
+        return f"{_choice_message(exc) or _message(exc)} (see --help)"
     if module == "sqlite3":
         return f"the store could not be used: {exc}"
     if isinstance(exc, OSError):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cxc import model as m
 from cxc.errors import FormatError, Problem, UsageError
-from cxc.format.countries import EU_ALIASES, ISO_COUNTRIES
+from cxc.format.countries import EU_ALIASES, EUROPE, ISO_COUNTRIES
 from cxc.format.yamlnodes import (
     NULL_TAG,
     describe,
@@ -337,16 +337,15 @@ class _Reader:
                      f"{YEARS.stop - 1} only")
         return False
 
-    def zone(self, node: Node | None, what: str) -> str | None:
+    def zone(self, node: Node | None, what: str,
+             country: str | None = None, city: str | None = None) -> str | None:
+        """An IANA zone; ``country`` and ``city`` (where the zone applies) help the suggestion."""
         value = self.text(node, what)
         if value is None or node is None:
             return None
-        zones = _known_zones()
-        if value not in zones:
-            hint = difflib.get_close_matches(value, sorted(zones), n=1, cutoff=0.7)
-            suggestion = f"; did you mean `{hint[0]}`?" if hint else ""
-            self.problem(node, f"{what} `{value}` is not an IANA time zone "
-                         f"(e.g. Europe/Paris){suggestion}")
+        if value not in _known_zones():
+            self.problem(node, f"{what} `{value}` is not an IANA time zone"
+                         f"{zone_suggestion(value, country, city)}")
             return None
         return value
 
@@ -355,9 +354,9 @@ class _Reader:
         if value is None or node is None:
             return None
         if value not in ISO_COUNTRIES:
-            upper = EU_ALIASES.get(value.upper(), value.upper())
-            hint = f"; did you mean `{upper}`?" if upper in ISO_COUNTRIES else ""
-            self.problem(node, f"{what} `{value}` is not an ISO 3166-1 alpha-2 code{hint}")
+            hint = country_code(value)
+            suggestion = f"; did you mean `{hint}`?" if hint else " (e.g. FR, DE, ES)"
+            self.problem(node, f"{what} `{value}` is not an ISO 3166-1 alpha-2 code{suggestion}")
             return None
         return value
 
@@ -433,7 +432,7 @@ class _Reader:
         name = self.text(f.get("name"), "partner name")
         country = self.country(f.get("country"), "partner country")
         city = self.text(f.get("city"), "partner city")
-        zone = self.zone(f.get("timezone"), "partner timezone")
+        zone = self.zone(f.get("timezone"), "partner timezone", country, city)
         contact = self.contact(f["contact"]) if "contact" in f else None
         if pid is None or name is None or country is None:
             return None
@@ -507,7 +506,7 @@ class _Reader:
         host = self.slug(f.get("host"), "programme host")
         city = self.text(f.get("city"), "programme city")
         country = self.country(f.get("country"), "programme country")
-        zone = self.zone(f.get("timezone"), "programme timezone")
+        zone = self.zone(f.get("timezone"), "programme timezone", country, city)
         start = self.day(f.get("start"), "programme start")
         end = self.day(f.get("end"), "programme end")
         status = self.choice(f.get("status"), "programme status", m.STATUSES) or "planned"
@@ -660,3 +659,91 @@ class _Reader:
 def _slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
+
+
+# -- suggestions -----------------------------------------------------------------------
+
+OFFSET = re.compile(
+    r"(?:(?:UTC|GMT|UT|Z)?\s*[+\-\u2212]\s*\d{1,2}(?::?\d{2})?|UTC|GMT|[A-Z]?[ECW]E?S?T|BST|IST|MSK)\Z",
+    re.IGNORECASE)
+"""``UTC+2``, ``GMT+1``, ``+01:00``, ``CEST``: an offset or an abbreviation, not a place."""
+
+
+def _fold(text: str) -> str:
+    """``text`` compared loosely: accents dropped, case folded, `_`, `-` and spaces alike."""
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text)
+                    if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[_\-.]", " ", plain).casefold().split())
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Every name of EUROPE, folded, to its ISO code."""
+    return {_fold(name): code for code, (_, names) in EUROPE.items() for name in names}
+
+
+@lru_cache(maxsize=1)
+def _place_zones() -> dict[str, str]:
+    """The city part of every regional IANA zone, folded, to the zone (Europe first)."""
+    out: dict[str, str] = {}
+    zones = sorted(z for z in _known_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    for zone in sorted(zones, key=lambda z: (not z.startswith("Europe/"), z)):
+        out.setdefault(_fold(zone.rsplit("/", 1)[1]), zone)
+    return out
+
+
+def country_code(value: str) -> str | None:
+    """The ISO code meant by ``value`` (a name in English or the native language, a typo of
+    one, a lower-case code or the EU's own code), or None."""
+    upper = EU_ALIASES.get(value.upper(), value.upper())
+    if upper in ISO_COUNTRIES:
+        return upper
+    names = _country_names()
+    folded = _fold(value)
+    if folded in names:
+        return names[folded]
+    close = difflib.get_close_matches(folded, list(names), n=1, cutoff=0.75)
+    return names[close[0]] if close else None
+
+
+def place_zone(value: str | None, *, fuzzy: bool = True) -> str | None:
+    """The IANA zone of a city or country name (``Paris``, ``lisbon``, ``Spain``), or None."""
+    if not value:
+        return None
+    folded = _fold(value)
+    places = _place_zones()
+    if folded in places:
+        return places[folded]
+    code = _country_names().get(folded)
+    if code in EUROPE:
+        return EUROPE[code][0]
+    if not fuzzy:
+        return None
+    code = country_code(value) if len(folded) > 3 else None
+    if code in EUROPE:
+        return EUROPE[code][0]
+    close = difflib.get_close_matches(folded, list(places), n=1, cutoff=0.8)
+    return places[close[0]] if close else None
+
+
+def zone_suggestion(value: str, country: str | None = None, city: str | None = None) -> str:
+    """What to write instead of ``value``, as the tail of a message: never a zone that would
+    shift the times (an offset for a place, or UTC for `UTC+2`)."""
+    near = place_zone(city, fuzzy=False) if city else None
+    if near is None and country in EUROPE:
+        near = EUROPE[country][0]
+    if OFFSET.match(value.strip()):
+        return (f": offsets change with summer time, so name the place instead, "
+                f"e.g. `{near or 'Europe/Paris'}`")
+    guess = place_zone(value.rsplit("/", 1)[-1], fuzzy=False) or near
+    if guess is None:
+        guess = place_zone(value.rsplit("/", 1)[-1])
+    if guess is None:
+        regional = sorted(z for z in _known_zones() if "/" in z and not z.startswith("Etc/"))
+        close = difflib.get_close_matches(value, regional, n=1, cutoff=0.7)
+        guess = close[0] if close else None
+    if guess is not None:
+        return f"; did you mean `{guess}`?"
+    return " (write Region/City, e.g. `Europe/Paris`)"

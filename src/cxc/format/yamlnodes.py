@@ -106,14 +106,31 @@ def read_document(path: Path, display: str) -> Node | None:
         raw = path.read_bytes()
     except OSError as exc:
         raise FormatError([Problem(display, f"cannot read: {exc.strerror or exc}")]) from None
+    return parse_text(decode(raw, display), display)
+
+
+def decode(raw: bytes, display: str) -> str:
+    """The text of a file: UTF-8 (with or without BOM), or UTF-16 with its BOM (what Windows
+    Notepad saves as "Unicode"); anything else is refused with the place of the first bad byte."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FormatError([Problem(
+                display, "not readable as UTF-16 although it starts like it; "
+                "save the file as UTF-8")]) from None
     if b"\x00" in raw:
-        raise FormatError([Problem(display, "not a text file (it contains NUL bytes)")])
+        raise FormatError([Problem(
+            display, "not a text file (it contains NUL bytes); save it as UTF-8 text")])
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw[: exc.start].count(b"\n") + 1
-        raise FormatError([Problem(display, "not UTF-8 text", line, 0)]) from None
-    return parse_text(text, display)
+        column = len(raw[line_start: exc.start].decode("utf-8", "replace")) + 1
+        raise FormatError([Problem(
+            display, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}, perhaps Latin-1 or "
+            f"Windows-1252): save the file as UTF-8", line, column)]) from None
 
 
 def parse_text(text: str, display: str) -> Node | None:
@@ -129,6 +146,7 @@ def parse_text(text: str, display: str) -> Node | None:
             # where the parser noticed can be lines after the cause: name both
             reason += f" ({exc.context} at line {exc.context_mark.line + 1})"
         if mark is not None:
+            reason += _syntax_hint(text, exc.problem or "", mark.line, mark.column)
             raise FormatError([Problem(
                 display, f"YAML syntax: {reason}", mark.line + 1, mark.column + 1)]) from None
         raise FormatError([Problem(display, f"YAML syntax: {reason}")]) from None
@@ -149,6 +167,24 @@ def parse_text(text: str, display: str) -> Node | None:
         return None
     _check(root, _Budget(display, 10_000 + MAX_NODES_PER_BYTE * len(text)), depth=0)
     return root
+
+
+def _syntax_hint(text: str, problem: str, line: int, column: int) -> str:
+    """How to fix the commonest YAML mistakes, given the parser's 0-based place."""
+    lines = text.splitlines()
+    here = lines[line] if line < len(lines) else ""
+    if "\t" in here[: column + 1] or here[column: column + 1] == "\t" or (
+            "cannot start any token" in problem and "\t" in here):
+        return "; indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        key, _, value = here.strip().removeprefix("- ").partition(": ")
+        value = value.strip()
+        if key and value and not value.startswith(("'", '"')):
+            quoted_value = value.replace("\\", "\\\\").replace('"', '\\"')
+            return (f"; a value holding `: ` must be quoted, e.g. "
+                    f'`{key}: "{quoted_value}"`')
+        return '; a value holding `: ` must be quoted, e.g. `title: "Lunch: local food"`'
+    return ""
 
 
 _COMPOSE_SAFELY = 1_000

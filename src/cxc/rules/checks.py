@@ -17,6 +17,7 @@ as a mapping built in file order would.
 from __future__ import annotations
 
 import calendar
+import difflib
 import json
 import sqlite3
 from collections import defaultdict
@@ -146,43 +147,57 @@ def _finding(rule: str, message: str, at: m.Source, programme: str | None = None
 # -- the rules ----------------------------------------------------------------
 
 
+def _did_you_mean(written: str, known: Iterable[str]) -> str:
+    """``; did you mean `x`?`` for the known id closest to a mistyped one, else nothing."""
+    close = difflib.get_close_matches(written, sorted(set(known)), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
 def unknown_reference(facts: Facts) -> Iterator[Finding]:
     rule = "unknown-reference"
+    partners = facts.partner_ids
     known = ", ".join(sorted(facts.partner_ids)) or "none: load the partnership file"
     for title, partner, file, line in facts.rows(
             f"SELECT title, partner, file, line FROM activities WHERE file = {PARTNERSHIP_FILE} "
             f"AND partner NOT IN ({PARTNERS})"):
-        yield _finding(rule, f"activity `{title}`: partner `{partner}` is not defined "
-                       f"(partners: {known})", facts.at(file, line))
+        yield _finding(rule, f"activity `{title}`: partner `{partner}` is not defined"
+                       f"{_did_you_mean(partner, partners)} (partners: {known})",
+                       facts.at(file, line))
     for pid, host, file, line in facts.rows(
             f"SELECT id, host, file, line FROM programmes p WHERE {ACTIVE} "
             f"AND host NOT IN ({PARTNERS})"):
-        yield _finding(rule, f"host `{host}` is not a partner (partners: {known})",
-                       facts.at(file, line), pid)
+        yield _finding(rule, f"host `{host}` is not a partner{_did_you_mean(host, partners)} "
+                       f"(partners: {known})", facts.at(file, line), pid)
     for pid, partner, file, line in facts.rows(
             f"SELECT p.id, q.partner, q.file, q.line FROM quotas q JOIN programmes p "
             f"ON p.file = q.file WHERE {ACTIVE} AND q.partner NOT IN ({PARTNERS})"):
-        yield _finding(rule, f"quota for `{partner}`, which is not a partner "
-                       f"(partners: {known})", facts.at(file, line), pid)
+        yield _finding(rule, f"quota for `{partner}`, which is not a partner"
+                       f"{_did_you_mean(partner, partners)} (partners: {known})",
+                       facts.at(file, line), pid)
     for pid, sid, venue, file, line in facts.rows(
             f"SELECT p.id, s.id, s.venue, s.file, s.line FROM sessions s JOIN programmes p "
             f"ON p.file = s.file WHERE {ACTIVE} AND s.venue IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM venues v WHERE v.file = s.file AND v.id = s.venue)"):
+        venues = [v for (v,) in facts.rows("SELECT id FROM venues WHERE file = ?", file)]
         yield _finding(rule, f"session `{sid}`: venue `{venue}` is not defined in "
-                       f"this programme", facts.at(file, line), pid, session=sid, venue=venue)
+                       f"this programme{_did_you_mean(venue, venues)}", facts.at(file, line),
+                       pid, session=sid, venue=venue)
     for pid, email, partner, file, line in facts.rows(
             f"SELECT p.id, r.email_as_written, r.partner, r.file, r.line FROM registrations r "
             f"JOIN programmes p ON p.file = r.file WHERE {ACTIVE} "
             f"AND r.partner NOT IN ({PARTNERS})"):
-        yield _finding(rule, f"{email}: partner `{partner}` is not defined "
-                       f"(partners: {known})", facts.at(file, line), pid, participant=email)
+        yield _finding(rule, f"{email}: partner `{partner}` is not defined"
+                       f"{_did_you_mean(partner, partners)} (partners: {known})",
+                       facts.at(file, line), pid, participant=email)
     for pid, email, sid, file, line in facts.rows(
             f"SELECT p.id, r.email_as_written, j.value, r.file, r.line "
             f"FROM registrations r JOIN programmes p ON p.file = r.file, json_each(r.sessions) j "
             f"WHERE {ACTIVE} AND r.sessions != '[]' AND NOT EXISTS "
             f"(SELECT 1 FROM sessions s WHERE s.file = r.file AND s.id = j.value)"):
+        sessions = [v for (v,) in facts.rows("SELECT id FROM sessions WHERE file = ?", file)]
         yield _finding(rule, f"{email}: session `{sid}` is not defined in this "
-                       f"programme", facts.at(file, line), pid, participant=email, session=sid)
+                       f"programme{_did_you_mean(sid, sessions)}", facts.at(file, line), pid,
+                       participant=email, session=sid)
 
 
 def _repeats(facts: Facts, table: str, key: str, order: str = "rowid") -> list[Any]:
