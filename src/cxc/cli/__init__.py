@@ -401,6 +401,45 @@ def forget(
         f"{summary.files} exported file{'s' * (summary.files != 1)} of theirs removed")
 
 
+@app.command("import", epilog=_epilog(
+    "cxc import forms/registrations.csv --into programmes/cxc-2024-lille.yaml --dry-run",
+    "cxc import eventbrite.csv --into programmes/cxc-2024-lille.yaml --partner barna-bio",
+    codes="Exit codes: 0 merged (or, with --dry-run, shown); 2 a row cannot be mapped or a "
+          "file cannot be read (nothing is written)."))
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(
+        help="The form export: CSV (UTF-8 or UTF-16; , ; or tab) or XLSX (first sheet).",
+        metavar="FILE")],
+    into: Annotated[Path, typer.Option(
+        "--into", help="The programme file to merge the registrations into.",
+        metavar="PROGRAMME.yaml")],
+    map_file: Annotated[Path | None, typer.Option(
+        "--map", help="A mapping file: columns, values and defaults.", metavar="MAP.yaml")] = None,
+    partner: Annotated[str | None, typer.Option(
+        "--partner", help="The delegation of every row that names none.", metavar="ID")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the change as a diff; write nothing.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Merge registrations from a form export (CSV or XLSX) into a programme file, by email."""
+    _use_db(ctx, db)
+    from cxc import intake, store
+
+    partners: dict[str, str] = {}
+    if Path(_settings(ctx).db).exists():
+        partners = {p.id: p.name for p in store.read_partners(_open(ctx, create=False)).values()}
+    mapping = intake.read_mapping(map_file) if map_file is not None else None
+    summary = intake.import_registrations(file, into, partners=partners, mapping=mapping,
+                                          partner=partner, dry_run=dry_run)
+    if dry_run and summary.diff:
+        typer.echo(summary.diff, nl=False)
+    _err_console().print(
+        f"{'would import' if dry_run else 'imported'} {file} into {into}: "
+        f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged"
+        + ("" if summary.written or dry_run else "; the file is unchanged"))
+
+
 INTERRUPTED = "cxc: interrupted; the store is as it was before this command"
 
 

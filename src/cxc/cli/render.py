@@ -77,6 +77,8 @@ def plan_payload(plans: Sequence[Any], findings: Sequence[Finding]) -> dict[str,
                      "to": move.to_session}
                     for move in plan.moved
                 ],
+                "admitted": list(plan.admitted),
+                "waiting": list(plan.waiting),
             }
             for plan in plans
         ],
@@ -130,6 +132,12 @@ def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
                     else escape(_mix(partner_of.get(e, "?") for e in fill.attendees)),
                 )
             console.print(table)
+        if plan.admitted:
+            console.print(f"  admitted from the waitlist ({len(plan.admitted)}): "
+                          + escape(", ".join(plan.admitted)))
+        if plan.waiting:
+            console.print(f"  still waiting ({len(plan.waiting)}): "
+                          + escape(", ".join(plan.waiting)))
         for move in plan.moved:
             to = move.to_session or "nowhere (no seat left)"
             console.print(f"  moved: {escape(move.email)} in {escape(move.slot)}: "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from cxc import store
 from cxc.errors import Finding
 from cxc.plan.solver import ProgrammePlan, plan_programme
+from cxc.plan.waitlist import admit_programme
 from cxc.progress import Progress, no_progress
 from cxc.rules import validate_store
 
@@ -35,23 +36,31 @@ def plan_store(db: sqlite_utils.Database,
     """
     files: dict[str, str] = {}
     made_from: dict[str, str] = {}
-    with store.read_snapshot(db.conn):  # the plan starts from what was validated
-        findings = validate_store(db)
+    # One write transaction: the admissions are stored before the rules run (they count
+    # the admitted as seat holders), and land together with the plan, or not at all.
+    with store.write_transaction(db):
         for state in store.plan_states(db):
             if state.status != "cancelled":
                 files.setdefault(state.programme, state.file)  # a repeated id is a
                 # duplicate-id error: plan the first
+        admissions = {doc.programme.id: admit_programme(
+            doc, store.read_admitted(db, doc.programme.id))
+            for doc in store.read_programmes(db, files.values())}
+        store.save_admissions(db, {pid: a.admitted for pid, a in admissions.items()})
+        findings = validate_store(db)
         hashes = dict(db.conn.execute("SELECT file, data_hash FROM programmes"))
         plans = []
         for doc in store.read_programmes(db, files.values()):
             pid = doc.programme.id
-            seated = replace(doc, participants=doc.seat_holders(store.read_admitted(db, pid)))
-            plans.append(plan_programme(seated, store.read_placements(db, pid)))
+            seated = replace(doc, participants=doc.seat_holders(admissions[pid].admitted))
+            planned = plan_programme(seated, store.read_placements(db, pid))
+            plans.append(replace(planned, admitted=admissions[pid].admitted,
+                                 waiting=admissions[pid].waiting))
             made_from[pid] = hashes[doc.file]
             progress(len(plans), len(files))
-    store.save_plan(db, {
-        p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans},
-        made_from)
+        store.save_plan(db, {
+            p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in plans},
+            made_from)
     kept = [f for f in findings
             if not (f.rule == "slot-infeasible" and f.participant is None
                     and f.programme in files)]

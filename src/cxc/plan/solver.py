@@ -112,6 +112,10 @@ class ProgrammePlan:
     """One ``slot-infeasible`` error per slot that cannot seat everyone."""
     sessions: tuple[SessionFill, ...]
     """Every session, plenary ones included, by start time then id."""
+    admitted: tuple[str, ...] = ()
+    """Waitlisted people admitted, by this plan or an earlier one (email keys, file order)."""
+    waiting: tuple[str, ...] = ()
+    """Waitlisted people still waiting (email keys, file order)."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from cxc.store.read import (
     read_partners,
     read_placements,
     read_programmes,
+    save_admissions,
     save_plan,
 )
 from cxc.store.schema import (
@@ -43,6 +44,6 @@ __all__ = [
     "ForgetSummary", "LoadSummary", "PersonFile", "PlanState", "data_hash", "db_path",
     "file_key", "file_location", "forget", "load", "load_into", "open_store", "person_token",
     "plan_states", "programme_files", "pseudonym", "read_admitted", "read_partners",
-    "read_placements", "read_programmes", "read_snapshot", "save_plan", "store_root",
+    "read_placements", "read_programmes", "read_snapshot", "save_admissions", "save_plan", "store_root",
     "store_secret", "write_transaction",
 ]

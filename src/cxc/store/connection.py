@@ -85,8 +85,14 @@ def _store_message(path: Path, exc: sqlite3.Error, waited_s: float) -> str:
 
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
-    """One immediate transaction: all of it lands, or none of it."""
+    """One immediate transaction: all of it lands, or none of it.
+
+    Inside another write transaction it is part of that one (which commits or rolls back).
+    """
     conn = db.conn
+    if conn.in_transaction:
+        yield conn
+        return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:

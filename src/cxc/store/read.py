@@ -141,6 +141,17 @@ def save_plan(db: sqlite_utils.Database,
                          sorted(made_from.items()))
 
 
+def save_admissions(db: sqlite_utils.Database,
+                    admitted: Mapping[str, Iterable[str]]) -> None:
+    """Replace the stored admissions: programme -> the email keys of the waitlisted people
+    its plan admitted; other programmes' admissions are dropped, as their plans are."""
+    with write_transaction(db) as conn:
+        conn.execute("DELETE FROM admissions")
+        conn.executemany("INSERT OR IGNORE INTO admissions (programme, email) VALUES (?, ?)",
+                         [(programme, email) for programme, emails in sorted(admitted.items())
+                          for email in emails])
+
+
 def read_admitted(db: sqlite_utils.Database, programme: str) -> frozenset[str]:
     """The waitlisted people of ``programme`` that a plan admitted (email keys)."""
     return frozenset(email for (email,) in db.conn.execute(
