@@ -300,6 +300,14 @@ def report(
 
 
 @app.command()
+def schema() -> None:
+    """Print the JSON Schema of the YAML format, for editors and CI."""
+    from cxc.format.schema import schema_json
+
+    typer.echo(schema_json(), nl=False)
+
+
+@app.command()
 def forget(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The person's email (any case).")],
