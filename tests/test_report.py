@@ -415,7 +415,7 @@ def test_json_is_the_brief_shape_with_every_count(db: Path) -> None:
 
 
 def test_the_keys_are_the_loaders_deliverable_keys_in_order() -> None:
-    from cxc.format.loader import DELIVERABLE_KEYS
+    from cxc.format.definition import DELIVERABLE_KEYS
     from cxc.report import MEASURES
 
     assert tuple(MEASURES) == DELIVERABLE_KEYS == KEYS

@@ -379,6 +379,15 @@ def report(
     typer.echo(_encodable(text, sys.stdout), nl=False)
 
 
+@app.command(epilog=_epilog("cxc schema > cxc.schema.json",
+                             codes="Exit codes: 0 printed."))
+def schema() -> None:
+    """Print the JSON Schema of the YAML format, for editors and CI."""
+    from cxc.format.schema import schema_json
+
+    typer.echo(schema_json(), nl=False)
+
+
 @app.command(epilog=_epilog("cxc forget ana.garcia@example.com",
                              "cxc forget --db demo.db ana.garcia@example.com"))
 def forget(

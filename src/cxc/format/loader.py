@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cxc import model as m
 from cxc.errors import FormatError, Problem, UsageError
+from cxc.format import definition as d
 from cxc.format.countries import EU_ALIASES, EUROPE, ISO_COUNTRIES
+from cxc.format.definition import YEARS
 from cxc.format.yamlnodes import (
     NULL_TAG,
     describe,
@@ -40,19 +42,9 @@ T = TypeVar("T")
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 WALL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})\Z", re.ASCII)
 ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
-YEARS = range(1970, 2200)
-"""The years a date or time may lie in: enough for any partnership, and a bound that keeps
-time-zone arithmetic (year 1 in UTC, year 9999 plus a day) and calendars finite."""
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """Characters no text value may hold (tabs and line breaks may: descriptions have them)."""
-
-DELIVERABLE_KEYS = (
-    "study_visits", "cxc", "deep_dive_days", "participants", "participant_days", "smes",
-    "organisations", "countries", "cross_border_participations", "organisations_met",
-    "promotional_events", "eccp_posts", "strategic_analyses",
-)
-
 
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
@@ -189,6 +181,10 @@ class _Reader:
         for name in missing:
             self.problem(node, f"{what}: missing required key `{name}`")
         return found
+
+    def shape(self, node: Node, shape: d.Shape) -> dict[str, Node] | None:
+        """The keys of a mapping the definition declares as ``shape``, after checking them."""
+        return self.fields(node, shape.what, shape.required, shape.optional)
 
     def items(self, node: Node | None, what: str) -> list[Node]:
         if node is None or is_null(node):
@@ -398,8 +394,7 @@ class _Reader:
     # -- the partnership file --------------------------------------------------
 
     def partnership_doc(self, root: MappingNode) -> m.PartnershipDoc | None:
-        top = self.fields(root, "partnership file", ("partnership",),
-                          ("partners", "targets", "activities"))
+        top = self.shape(root, d.PARTNERSHIP_FILE)
         if top is None:
             return None
         partnership = self.partnership(top["partnership"]) if "partnership" in top else None
@@ -411,7 +406,7 @@ class _Reader:
         return m.PartnershipDoc(self.file_id, partnership, partners, targets, activities)
 
     def partnership(self, node: Node) -> m.Partnership | None:
-        f = self.fields(node, "partnership", ("id", "name", "start", "end"), ("funding",))
+        f = self.shape(node, d.PARTNERSHIP)
         if f is None:
             return None
         pid = self.slug(f.get("id"), "partnership id")
@@ -424,8 +419,7 @@ class _Reader:
         return m.Partnership(pid, name, funding, start, end, self.source(node))
 
     def partner(self, node: Node) -> m.Partner | None:
-        f = self.fields(node, "partner", ("id", "name", "country"),
-                        ("city", "timezone", "contact"))
+        f = self.shape(node, d.PARTNER)
         if f is None:
             return None
         pid = self.slug(f.get("id"), "partner id")
@@ -439,7 +433,7 @@ class _Reader:
         return m.Partner(pid, name, country, city, zone, contact, self.source(node))
 
     def contact(self, node: Node) -> m.Contact | None:
-        f = self.fields(node, "contact", (), ("name", "email", "phone"))
+        f = self.shape(node, d.CONTACT)
         if f is None:
             return None
         return m.Contact(self.text(f.get("name"), "contact name"),
@@ -453,19 +447,19 @@ class _Reader:
             self.problem(node, f"targets must be a mapping of deliverable key to count, "
                          f"found {describe(node)}")
             return ()
-        self.fields(node, "targets", (), DELIVERABLE_KEYS)
+        self.shape(node, d.TARGETS)
         out = []
         for key, value in node.value:
             count = self.integer(value, f"target `{key.value}`")
-            if key.value in DELIVERABLE_KEYS and count is not None:
+            if key.value in d.TARGETS.by_name and count is not None:
                 out.append(m.Target(key.value, count, self.source(key)))
         return tuple(out)
 
     def activity(self, node: Node) -> m.Activity | None:
-        f = self.fields(node, "activity", ("kind", "partner", "date", "title"), ("url",))
+        f = self.shape(node, d.ACTIVITY)
         if f is None:
             return None
-        kind = self.choice(f.get("kind"), "activity kind", m.ACTIVITY_KINDS)
+        kind = self.choice(f.get("kind"), "activity kind", d.ACTIVITY.choices("kind"))
         partner = self.slug(f.get("partner"), "activity partner")
         day = self.day(f.get("date"), "activity date")
         title = self.text(f.get("title"), "activity title")
@@ -477,8 +471,7 @@ class _Reader:
     # -- a programme file ------------------------------------------------------
 
     def programme_doc(self, root: MappingNode) -> m.ProgrammeDoc | None:
-        top = self.fields(root, "programme file", ("programme",),
-                          ("venues", "sessions", "participants"))
+        top = self.shape(root, d.PROGRAMME_FILE)
         if top is None:
             return None
         programme = self.programme(top["programme"]) if "programme" in top else None
@@ -494,14 +487,11 @@ class _Reader:
         return m.ProgrammeDoc(self.file_id, programme, venues, sessions, participants)
 
     def programme(self, node: Node) -> m.Programme | None:
-        f = self.fields(
-            node, "programme",
-            ("id", "kind", "title", "host", "country", "timezone", "start", "end"),
-            ("city", "status", "capacity", "quotas", "themes", "min_transfer_minutes"))
+        f = self.shape(node, d.PROGRAMME)
         if f is None:
             return None
         pid = self.slug(f.get("id"), "programme id")
-        kind = self.choice(f.get("kind"), "programme kind", m.PROGRAMME_KINDS)
+        kind = self.choice(f.get("kind"), "programme kind", d.PROGRAMME.choices("kind"))
         title = self.text(f.get("title"), "programme title")
         host = self.slug(f.get("host"), "programme host")
         city = self.text(f.get("city"), "programme city")
@@ -509,7 +499,8 @@ class _Reader:
         zone = self.zone(f.get("timezone"), "programme timezone", country, city)
         start = self.day(f.get("start"), "programme start")
         end = self.day(f.get("end"), "programme end")
-        status = self.choice(f.get("status"), "programme status", m.STATUSES) or "planned"
+        status = (self.choice(f.get("status"), "programme status", d.PROGRAMME.choices("status"))
+                  or d.PROGRAMME.default("status"))
         capacity = self.integer(f.get("capacity"), "programme capacity")
         quotas = self.quotas(f.get("quotas"))
         themes = self.texts(f.get("themes"), "themes")
@@ -540,7 +531,7 @@ class _Reader:
         return tuple(out)
 
     def venue(self, node: Node, programme: str) -> m.Venue | None:
-        f = self.fields(node, "venue", ("id", "name"), ("address", "capacity", "geo"))
+        f = self.shape(node, d.VENUE)
         if f is None:
             return None
         vid = self.slug(f.get("id"), "venue id")
@@ -569,15 +560,13 @@ class _Reader:
         return m.LocalTime(wall, zone)
 
     def session(self, node: Node, programme: str, default_zone: str | None) -> m.Session | None:
-        f = self.fields(
-            node, "session", ("id", "title", "start", "end"),
-            ("kind", "venue", "slot", "capacity", "themes", "organisations", "timezone",
-             "description", "url"))
+        f = self.shape(node, d.SESSION)
         if f is None:
             return None
         sid = self.slug(f.get("id"), "session id")
         title = self.text(f.get("title"), "session title")
-        kind = self.choice(f.get("kind"), "session kind", m.SESSION_KINDS) or "other"
+        kind = (self.choice(f.get("kind"), "session kind", d.SESSION.choices("kind"))
+                or d.SESSION.default("kind"))
         venue = self.slug(f.get("venue"), "session venue")
         zone = self.zone(f.get("timezone"), "session timezone") if "timezone" in f else (
             default_zone)
@@ -597,22 +586,20 @@ class _Reader:
     def participant(
         self, node: Node, programme: str, default_zone: str | None,
     ) -> m.Participant | None:
-        f = self.fields(
-            node, "participant", ("email", "name", "partner"),
-            ("organisation", "org_type", "country", "interests", "sessions", "status",
-             "attended", "travel", "stay"))
+        f = self.shape(node, d.PARTICIPANT)
         if f is None:
             return None
         email = self.email(f.get("email"), "participant email")
         name = self.text(f.get("name"), "participant name")
         partner = self.slug(f.get("partner"), "participant partner")
         organisation = self.text(f.get("organisation"), "organisation")
-        org_type = self.choice(f.get("org_type"), "org_type", m.ORG_TYPES)
+        org_type = self.choice(f.get("org_type"), "org_type", d.PARTICIPANT.choices("org_type"))
         country = self.country(f.get("country"), "participant country")
         interests = self.texts(f.get("interests"), "interests")
         sessions = self.slugs(f.get("sessions"), "sessions")
-        status = self.choice(f.get("status"), "participant status",
-                             m.REGISTRATION_STATUSES) or "registered"
+        status = (self.choice(f.get("status"), "participant status",
+                               d.PARTICIPANT.choices("status"))
+                  or d.PARTICIPANT.default("status"))
         attended = self.boolean(f.get("attended"), "attended", True)
         travel = self.each(f.get("travel"), "travel", lambda n: self.leg(n, default_zone))
         stay = self.stay(f["stay"]) if "stay" in f and not is_null(f["stay"]) else None
@@ -623,12 +610,10 @@ class _Reader:
                              status)
 
     def leg(self, node: Node, default_zone: str | None) -> m.TravelLeg | None:
-        f = self.fields(
-            node, "travel leg", ("mode", "from", "to", "depart", "arrive"),
-            ("ref", "depart_timezone", "arrive_timezone"))
+        f = self.shape(node, d.LEG)
         if f is None:
             return None
-        mode = self.choice(f.get("mode"), "travel mode", m.TRAVEL_MODES)
+        mode = self.choice(f.get("mode"), "travel mode", d.LEG.choices("mode"))
         origin = self.text(f.get("from"), "travel from")
         destination = self.text(f.get("to"), "travel to")
         ref = self.text(f.get("ref"), "travel ref")
@@ -644,7 +629,7 @@ class _Reader:
         return m.TravelLeg(mode, depart, arrive, origin, destination, ref, self.source(node))
 
     def stay(self, node: Node) -> m.Stay | None:
-        f = self.fields(node, "stay", ("name", "check_in", "check_out"), ("address",))
+        f = self.shape(node, d.STAY)
         if f is None:
             return None
         name = self.text(f.get("name"), "stay name")

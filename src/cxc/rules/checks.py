@@ -214,7 +214,7 @@ def _repeats(facts: Facts, table: str, key: str, order: str = "rowid") -> list[A
 
 def duplicate_id(facts: Facts) -> Iterator[Finding]:
     rule = "duplicate-id"
-    for key, file, line, first_file, first_line in facts.rows(
+    for key, file, line, first_file, _first_line in facts.rows(
             "SELECT id, file, line, first_file, first_line FROM (SELECT id, file, line, "
             "first_value(file) OVER w AS first_file, first_value(line) OVER w AS first_line, "
             "row_number() OVER w AS n FROM partnership WINDOW w AS (ORDER BY file)) "
