@@ -379,6 +379,31 @@ def report(
     typer.echo(_encodable(text, sys.stdout), nl=False)
 
 
+@app.command(epilog=_epilog("cxc sheets --out out/", "cxc sheets --db demo.db --out out/ "
+                             "--programme cxc-2024-lille",
+                             codes="Exit codes: 0 written; 1 a programme has errors or needs "
+                                   "`cxc plan` first (nothing written); 2 the command could "
+                                   "not run (an unknown --programme, a folder it cannot write)."))
+def sheets(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="DIR", help="Folder to write DIR/<programme-id>/attendance.pdf into.")],
+    programme: Annotated[str | None, typer.Option(
+        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write attendance sheets to sign: one PDF per programme, a page (or more) per day."""
+    _use_db(ctx, db)
+    from cxc.evidence import write_sheets
+
+    store_db = _open(ctx, create=False)
+    summary = write_sheets(store_db, out, programme, now=_source_date())
+    _err_console().print(
+        f"wrote attendance sheets of {summary.programmes} programme"
+        f"{'s' * (summary.programmes != 1)} ({summary.pages} page{'s' * (summary.pages != 1)}) "
+        f"into {summary.out}")
+
+
 @app.command(epilog=_epilog("cxc schema > cxc.schema.json",
                              codes="Exit codes: 0 printed."))
 def schema() -> None:
