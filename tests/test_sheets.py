@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pypdf
@@ -185,3 +186,66 @@ def test_a_page_renders_to_an_image(planned: Runner, workdir: Path) -> None:
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     assert re.fullmatch(r"1\.4\d*", f"{height / width:.3f}")  # A4 portrait: 297 / 210
+
+
+# -- the report as a page -------------------------------------------------------------------
+
+
+class _Page(HTMLParser):
+    """What an HTML report holds: charts by figure id, and every link to elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figure: str | None = None
+        self.charts: dict[str, list[dict[str, str | None]]] = {}
+        self.external: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "figure":
+            self.figure = attr.get("id")
+        if tag == "svg" and self.figure:
+            self.charts[self.figure] = []
+        if self.figure in self.charts and tag in ("rect", "line"):
+            self.charts[self.figure].append({"tag": tag, **attr})
+        if tag == "script":
+            self.scripts.append(attr)
+        for name in ("src", "href"):
+            value = attr.get(name) or ""
+            if re.match(r"\s*(https?:)?//", value):
+                self.external.append(f"<{tag} {name}={value}>")
+        if tag == "link":
+            self.external.append(f"<link {attr}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "figure":
+            self.figure = None
+
+
+def test_the_html_report_has_a_chart_for_every_key_with_a_target_and_nothing_from_elsewhere(
+        run: Runner, write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+    write("partnership.yaml", PARTNERSHIP)
+    write("programme.yaml", edit(_programme(), "  status: confirmed\n", "  status: held\n"))
+    assert run("plan", "partnership.yaml", "programme.yaml").code == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1712000000")  # 1 April 2024
+    done = run("report", "--format", "html")
+    assert done.code == 0, done.output
+    page = _Page()
+    page.feed(done.stdout)
+    assert done.stdout.startswith("<!DOCTYPE html>")
+    assert sorted(page.charts) == ["cxc", "study_visits"]  # the partnership's two targets
+    assert page.external == [] and page.scripts == []
+    months = 24  # February 2023 to January 2025
+    for key, marks in page.charts.items():
+        bars = [m for m in marks if m["tag"] == "rect"]
+        assert len(bars) == months, key
+        assert len([m for m in marks if m.get("class") == "target"]) == 1
+        assert len([m for m in marks if m.get("class") == "today"]) == 1
+    heights = [float(b["height"] or 0) for b in page.charts["cxc"] if b["tag"] == "rect"]
+    # the exchange started 28 March 2024: nothing before March 2024, one from then on
+    assert heights[:13] == [0.0] * 13 and len(set(heights[13:])) == 1 and heights[13] > 0
+    assert "<td><code>cxc</code></td><td>Cluster exchanges</td>" in done.stdout
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")  # January 2027: after the period
+    later = run("report", "--format", "html")
+    assert 'class="today"' not in later.stdout and len(re.findall("<svg", later.stdout)) == 2
