@@ -22,6 +22,9 @@ demo: $(VENV)/.installed
 	$(CXC) --db $(DB) export --out $(OUT)
 	$(CXC) --db $(DB) report --explain participants
 	$(CXC) --db $(DB) report
+	$(CXC) --db $(DB) sheets --out $(OUT)
+	$(CXC) --db $(DB) report --format html > $(OUT)/report.html
+	@echo "attendance sheets: $(OUT)/<programme>/attendance.pdf; the report as a page: $(OUT)/report.html"
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

@@ -92,6 +92,7 @@ class ReportFormat(str, Enum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
 
 
 def _version(value: bool) -> None:
@@ -321,14 +322,15 @@ def _source_date() -> Any:
 
 @app.command(epilog=_epilog(
     "cxc report", "cxc report --db demo.db --from 2023-01-01 --to 2023-12-31 --format markdown",
-    "cxc report --explain smes",
+    "cxc report --explain smes", "cxc report --format html > report.html",
     codes="Exit codes: 0 reported; 1 `cxc validate` finds errors in the store (no numbers; "
           "--force reports anyway); 2 the command could not run."))
 def report(
     ctx: typer.Context,
     format: Annotated[ReportFormat, typer.Option(
         "--format", "-f", metavar="FORMAT",
-        help="table for people; json, csv or markdown to reuse.",
+        help="table for people; json, csv or markdown to reuse; html: a page with a chart "
+             "for each key that has a target.",
     )] = ReportFormat.table,
     period_from: Annotated[str | None, typer.Option(
         "--from", metavar="DATE",
@@ -367,7 +369,9 @@ def report(
     width = console.width if console.is_terminal else None
     color = console.is_terminal and not console.no_color
     if explain is None:
-        counted = reports.build_report(store_db, start, end, partner, force=force)
+        counted = reports.build_report(store_db, start, end, partner, force=force,
+                                       monthly=fmt is reports.OutputFormat.html,
+                                       today=_today())
         text = reports.format_report(counted, fmt, width=width, color=color)
         errors = counted.errors
     else:
@@ -377,6 +381,39 @@ def report(
     if errors:
         typer.echo(f"cxc: {reports.forced_warning(errors)}", err=True)
     typer.echo(_encodable(text, sys.stdout), nl=False)
+
+
+@app.command(epilog=_epilog("cxc sheets --out out/", "cxc sheets --db demo.db --out out/ "
+                             "--programme cxc-2024-lille",
+                             codes="Exit codes: 0 written; 1 a programme has errors or needs "
+                                   "`cxc plan` first (nothing written); 2 the command could "
+                                   "not run (an unknown --programme, a folder it cannot write)."))
+def sheets(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="DIR", help="Folder to write DIR/<programme-id>/attendance.pdf into.")],
+    programme: Annotated[str | None, typer.Option(
+        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write attendance sheets to sign: one PDF per programme, a page (or more) per day."""
+    _use_db(ctx, db)
+    from cxc.evidence import write_sheets
+
+    store_db = _open(ctx, create=False)
+    summary = write_sheets(store_db, out, programme, now=_source_date())
+    _err_console().print(
+        f"wrote attendance sheets of {summary.programmes} programme"
+        f"{'s' * (summary.programmes != 1)} ({summary.pages} page{'s' * (summary.pages != 1)}) "
+        f"into {summary.out}")
+
+
+def _today() -> Any:
+    """The day a report is made: SOURCE_DATE_EPOCH's when set, else today."""
+    from datetime import date
+
+    made = _source_date()
+    return made.date() if made is not None else date.today()
 
 
 @app.command(epilog=_epilog("cxc schema > cxc.schema.json",

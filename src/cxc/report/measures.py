@@ -21,7 +21,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -256,6 +256,14 @@ class Report:
     deliverables: tuple[Deliverable, ...]
     errors: int = 0
     """Errors the rules found in the store, reported anyway (forced); 0 otherwise."""
+    months: tuple[date, ...] = ()
+    """The first day of every month of the partnership's period (only when asked for)."""
+    monthly: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    """Key -> its cumulative count at the end of each of ``months``, for keys with a target."""
+    today: date | None = None
+    """The day the report was made, to mark on the charts."""
+    partnership: str | None = None
+    """The partnership's name, when the store holds one."""
 
 
 @dataclass(frozen=True)
@@ -299,9 +307,12 @@ def measure(key: str) -> Measure:
 
 
 def build_report(db: sqlite_utils.Database, period_from: date | None, period_to: date | None,
-                 partner: str | None, *, force: bool = False) -> Report:
+                 partner: str | None, *, force: bool = False, monthly: bool = False,
+                 today: date | None = None) -> Report:
     """Count every deliverable of the store, for the period and partner.
 
+    ``monthly``: also count each key that has a target cumulatively at the end of every
+    month of the partnership's period (for the charts of the HTML report).
     InvalidStoreError when the rules find errors in the store, unless ``force``.
     """
     conn = db.conn
@@ -312,7 +323,46 @@ def build_report(db: sqlite_utils.Database, period_from: date | None, period_to:
         targets = _targets(conn)
         deliverables = tuple(Deliverable(key, m.label, _count(conn, m, params), targets.get(key))
                              for key, m in MEASURES.items())
-    return Report(period, partner, deliverables, errors)
+        if not monthly:
+            return Report(period, partner, deliverables, errors)
+        name, months = _partnership_months(conn)
+        series = tuple((key, _monthly(conn, MEASURES[key], params, period, months))
+                       for key in MEASURES if key in targets)
+    return Report(period, partner, deliverables, errors, months, series, today, name)
+
+
+PARTNERSHIP_PERIOD = """SELECT name, start, "end" FROM partnership ORDER BY file LIMIT 1"""
+
+
+def _partnership_months(conn: sqlite3.Connection) -> tuple[str | None, tuple[date, ...]]:
+    """The partnership's name and the first day of each month of its period."""
+    row = conn.execute(PARTNERSHIP_PERIOD).fetchone()
+    if row is None:
+        return None, ()
+    name, start, end = row[0], date.fromisoformat(row[1]), date.fromisoformat(row[2])
+    months = []
+    month = start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = _next_month(month)
+    return name, tuple(months)
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _monthly(conn: sqlite3.Connection, m: Measure, params: dict[str, Any], period: Period,
+             months: tuple[date, ...]) -> tuple[int, ...]:
+    """The count at the end of each month: the same query, its period ending then (never
+    after the report's own end), so distinct counts stay distinct across months."""
+    counts = []
+    for month in months:
+        end = _next_month(month) - timedelta(days=1)
+        if period.end is not None and period.end < end:
+            end = period.end
+        counts.append(_count(conn, m, {**params, "end": end.isoformat()}))
+    return tuple(counts)
 
 
 def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
@@ -399,6 +449,7 @@ class OutputFormat(str, Enum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
 
 
 NATURAL_WIDTH = 240
@@ -414,6 +465,10 @@ def format_report(report: Report, fmt: OutputFormat, *, width: int | None = None
     """The report as text; ``width`` and ``color`` shape only the table."""
     if fmt is OutputFormat.table:
         return _render(_report_table(report, width), width, color)
+    if fmt is OutputFormat.html:
+        from cxc.report.html import report_html
+
+        return report_html(report)
     return REPORT_FORMATS[fmt](report)
 
 
@@ -422,6 +477,10 @@ def format_evidence(evidence: Evidence, fmt: OutputFormat, *, width: int | None 
     """The evidence as text; ``width`` and ``color`` shape only the table."""
     if fmt is OutputFormat.table:
         return _render(_evidence_table(evidence), width, color)
+    if fmt is OutputFormat.html:
+        from cxc.report.html import evidence_html
+
+        return evidence_html(evidence)
     return EVIDENCE_FORMATS[fmt](evidence)
 
 

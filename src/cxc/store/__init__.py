@@ -25,6 +25,7 @@ from cxc.store.read import (
     programme_files,
     read_admitted,
     read_partners,
+    read_partnership,
     read_placements,
     read_programmes,
     save_admissions,
@@ -43,7 +44,7 @@ __all__ = [
     "APPLICATION_ID", "BUSY_TIMEOUT_S", "FORGOTTEN_NAME", "SCHEMA", "SCHEMA_VERSION",
     "ForgetSummary", "LoadSummary", "PersonFile", "PlanState", "data_hash", "db_path",
     "file_key", "file_location", "forget", "load", "load_into", "open_store", "person_token",
-    "plan_states", "programme_files", "pseudonym", "read_admitted", "read_partners",
+    "plan_states", "programme_files", "pseudonym", "read_admitted", "read_partners", "read_partnership",
     "read_placements", "read_programmes", "read_snapshot", "save_admissions", "save_plan", "store_root",
     "store_secret", "write_transaction",
 ]

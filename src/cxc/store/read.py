@@ -117,6 +117,17 @@ def read_partners(db: sqlite_utils.Database) -> dict[str, m.Partner]:
                        "(SELECT min(file) FROM partnership) ORDER BY rowid")}
 
 
+def read_partnership(db: sqlite_utils.Database) -> m.Partnership | None:
+    """The store's partnership (of its first file, should two define it); None without one."""
+    rows = _rows(db.conn, 'SELECT id, name, funding, start, "end", file, line FROM partnership '
+                 "ORDER BY file LIMIT 1")
+    if not rows:
+        return None
+    r = rows[0]
+    return m.Partnership(r["id"], r["name"], r["funding"], _day(r["start"]), _day(r["end"]),
+                         m.Source(_displays(db.conn).get(r["file"], r["file"]), r["line"] or 0))
+
+
 def read_placements(db: sqlite_utils.Database,
                     programme: str) -> dict[tuple[str, str], str]:
     """The stored plan of a programme: (slot, email) -> session."""
