@@ -430,7 +430,7 @@ def test_infeasible_slot_is_reported_and_partly_placed() -> None:
     assert (finding.file, finding.line, finding.programme) == (FILE, 12, "cxc-test")
     assert finding.extra["missing_seats"] == 2
     assert len(finding.extra["unplaced"]) == 2
-    for words in ("2 seats", "'pm'", "'cxc-test'", "a (2)", "b (1)"):
+    for words in ("2 seats", "`pm`", "a (2)", "b (1)"):
         assert words in finding.message
 
 

@@ -332,3 +332,21 @@ def slots_of(sessions: Iterable[SessionLike]) -> dict[str, list[SessionLike]]:
 
 def minutes(delta: timedelta) -> float:
     return delta.total_seconds() / 60
+
+
+def seats_phrase(n: int) -> str:
+    return f"{n} seat{'s' * (n != 1)}"
+
+
+def slot_short_message(slot: str, missing: int, seats: Iterable[tuple[str, int | None]],
+                       participants: int) -> str:
+    """How `slot-infeasible` says a slot is short, the same from `validate` and `plan`."""
+    listed = ", ".join(f"{sid} ({'unlimited' if n is None else n})" for sid, n in seats)
+    return (f"slot `{slot}` is {seats_phrase(missing)} short: its sessions {listed} seat "
+            f"{participants - missing} of its {participants} participants")
+
+
+def overfilled_phrase(overfilled: Iterable[tuple[str, int, int]]) -> str:
+    """``session (N chose it, capacity C)``, for fixed choices that overfill their session."""
+    return "fixed choices overfill " + ", ".join(
+        f"{sid} ({chosen} chose it, capacity {capacity})" for sid, chosen, capacity in overfilled)

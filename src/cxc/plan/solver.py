@@ -56,7 +56,9 @@ from cxc.model import (
     Session,
     Venue,
     identity_key,
+    overfilled_phrase,
     session_capacity,
+    slot_short_message,
     slots_of,
 )
 
@@ -467,19 +469,12 @@ def _infeasible(
     overfilled = _overfilled(options, people)
     in_file_order = sorted(slot_sessions, key=_session_order)
     where = next((s for s in in_file_order if s.id in overfilled), in_file_order[0])
-    seats = ", ".join(
-        f"{o.id} ({'unlimited' if o.capacity is None else o.capacity})" for o in options
-    )
-    message = (
-        f"slot '{slot}' of programme '{doc.programme.id}' is {missing} seat"
-        f"{'' if missing == 1 else 's'} short: its sessions {seats} seat "
-        f"{len(people) - missing} of its {len(people)} participants"
-    )
+    message = slot_short_message(slot, missing, [(o.id, o.capacity) for o in options],
+                                 len(people))
     if overfilled:
-        message += "; fixed choices overfill " + ", ".join(
-            f"{session_id} ({chosen} chose it, capacity {capacity})"
-            for session_id, (chosen, capacity) in sorted(overfilled.items())
-        )
+        message += "; " + overfilled_phrase(
+            (session_id, chosen, capacity)
+            for session_id, (chosen, capacity) in sorted(overfilled.items()))
     return Finding(
         rule=INFEASIBLE_RULE,
         severity="error",

@@ -424,15 +424,15 @@ def slot_infeasible(facts: Facts) -> Iterator[Finding]:
             total = sum(n for n in seats if n is not None)
             if None not in seats and total < people:
                 first = parallel[0]
-                yield _finding(rule, f"slot `{slot}` seats {total} in "
-                               f"{', '.join(s.id for s in parallel)} for {people} participants: "
-                               f"{people - total} seats missing", facts.at(file, first.line),
-                               first.programme, session=first.id)
+                yield _finding(rule, m.slot_short_message(
+                    slot, people - total, [(s.id, s.seats) for s in parallel], people),
+                    facts.at(file, first.line), first.programme, session=first.id)
             for s in parallel:
                 fixed = chosen.get((file, s.id), 0)
                 if s.seats is not None and fixed > s.seats:
-                    yield _finding(rule, f"{fixed} participants chose `{s.id}` (slot `{slot}`), "
-                                   f"which seats {s.seats}: {fixed - s.seats} seats missing",
+                    yield _finding(rule, f"slot `{slot}` is {m.seats_phrase(fixed - s.seats)} "
+                                   f"short at `{s.id}`: "
+                                   f"{m.overfilled_phrase([(s.id, fixed, s.seats)])}",
                                    facts.at(file, s.line), s.programme, session=s.id,
                                    venue=s.venue)
 
