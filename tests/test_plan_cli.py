@@ -105,20 +105,95 @@ def test_plan_is_stored_for_exports_and_reports(
         (sid, e) for sid in SLOT_SESSIONS for e in sessions[sid]["attendees"])
 
 
-def test_text_plan_shows_days_fills_venues_and_mix(
+HEADING = ("\ncxc-2024-lille  Digital health in the Hauts-de-France  Lille 2024-03-28 to 2024-04-01,"
+           " confirmed\n")
+RULE = ("────────────────┼─────────────┼─────────────┼────────────────────────────────────┼"
+        "─────────────────────┼──────┼────────────────────────────\n")
+
+
+def _table(group_b: str = "3/5  │ tallinn-med 2 · barna-bio 1") -> str:
+    """The fixture's plan as one table: a section a day, a blank slot for plenary sessions."""
+    return (
+        HEADING
+        + "day             ┃ time        ┃ slot        ┃ session                            ┃ venue"
+          "               ┃ fill ┃ mix\n"
+        + "━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇"
+          "━━━━━━━━━━━━━━━━━━━━━╇━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n"
+        + "Thu 28 Mar 2024 │ 09:30-11:00 │             │ Welcome and tour of the campus     │"
+          " Eurasante campus    │ 6/40 │ everyone\n"
+        + "                │ 14:00-16:00 │ thursday-pm │ AI in medical imaging (group A)    │"
+          " Imaging lab         │ 3/3  │ barna-bio 2 · tallinn-med 1\n"
+        + "                │ 14:00-16:00 │ thursday-pm │ Telemedicine in practice (group B) │"
+          f" Telemedicine studio │ {group_b}\n"
+        + RULE
+        + "Fri 29 Mar 2024 │ 09:00-17:00 │             │ Health innovation convention       │"
+          " Grand Palais        │ 6/30 │ everyone\n"
+        + RULE
+        + "Sun 31 Mar 2024 │ 11:00-13:00 │             │ Sunday brunch with the start-ups   │"
+          " Eurasante campus    │ 6/40 │ everyone\n"
+        + RULE
+        + "Mon 01 Apr 2024 │ 10:00-12:00 │             │ Wrap-up and next steps             │"
+          " Eurasante campus    │ 6/40 │ everyone\n")
+
+
+def test_text_plan_is_one_table_with_stable_columns_and_the_summary_last(
         run: Runner, partnership_file: Path, programme_file: Path) -> None:
+    # Issue 13: the same column widths on every day, "(plenary)" not on every row.
     result = run("plan", partnership_file, programme_file)
 
     assert result.code == 0, result.output
-    out = result.stdout
-    assert "Thursday 28 March 2024" in out
-    assert "Friday 29 March 2024" in out
-    assert "6/40" in out  # the welcome tour: everyone, in a venue of 40
-    assert "3/3" in out  # lab-a full
-    assert "3/5" in out  # lab-b
-    assert "Imaging lab" in out and "Telemedicine studio" in out
-    assert "barna-bio" in out and "tallinn-med" in out
-    assert "no problems found" in out
+    assert result.stdout == _table() + "\nno problems found\n"
+
+
+def test_plan_people_lists_who_is_in_each_group(
+        run: Runner, partnership_file: Path, programme_file: Path) -> None:
+    result = run("plan", partnership_file, programme_file, "--people")
+
+    assert result.code == 0, result.output
+    assert result.stdout == _table() + (
+        "\nwho is in each group\n"
+        "  thursday-pm, Thu 28 Mar 2024\n"
+        "    14:00-16:00 AI in medical imaging (group A) (3): Ana Garcia (barna-bio),"
+        " Jaan Kask (tallinn-med), Marta Soler (barna-bio)\n"
+        "    14:00-16:00 Telemedicine in practice (group B) (3): Jordi Puig (barna-bio),"
+        " Kadri Tamm (tallinn-med), Liis Saar (tallinn-med)\n"
+        "\nno problems found\n")
+    # The JSON already lists the attendees: --people leaves it byte for byte as it is.
+    assert run("plan", "--people", "--format", "json").stdout == run(
+        "plan", "--format", "json").stdout
+
+
+def test_text_plan_ends_with_its_errors_place_first(
+        run: Runner, write: Write, partnership_file: Path, programme_file: Path) -> None:
+    assert run("plan", partnership_file, programme_file).code == 0
+    squeezed = edit(PROGRAMME, "    capacity: 5\n", "    capacity: 1\n")
+
+    result = run("plan", write("programme.yaml", squeezed))
+
+    assert result.code == 1
+    assert result.stdout == _table("1/1  │ tallinn-med 1") + (
+        "  moved: jordi.puig@example.com in thursday-pm: lab-b -> nowhere (no seat left)\n"
+        "  moved: liis.saar@example.com in thursday-pm: lab-b -> nowhere (no seat left)\n"
+        "\nprogramme.yaml:43: error slot-infeasible: slot `thursday-pm`"
+        " is 2 seats short: its sessions lab-a (3), lab-b (1) seat 4 of its 6"
+        " participants\n"
+        "1 error, 0 warnings\n")
+
+
+def test_text_plan_off_a_terminal_is_as_wide_as_its_content(
+        run: Runner, write: Write, partnership_file: Path) -> None:
+    # Piped or in a file, a row stays one line, even wider than COLUMNS (120 here).
+    title = "Health innovation convention, with the regional agencies, start-ups and hospitals"
+    wide = edit(PROGRAMME, "title: Health innovation convention", f"title: {title}")
+
+    result = run("plan", partnership_file, write("programme.yaml", wide))
+
+    assert result.code == 0, result.output
+    (row,) = [line for line in result.stdout.splitlines() if title in line]
+    assert row.startswith("Fri 29 Mar 2024 │ 09:00-17:00 │             │ Health innovation")
+    assert row.endswith(f"{title} │ Grand Palais        │ 6/30 │ everyone")
+    assert len(row) > 120
+    assert all(not line.endswith(" ") for line in result.stdout.splitlines())
 
 
 def test_withdrawal_moves_nobody_else(

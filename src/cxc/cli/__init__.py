@@ -247,7 +247,8 @@ def validate(
     raise typer.Exit(code)
 
 
-@app.command(epilog=_epilog("cxc plan programmes/", "cxc plan --db demo.db --format json"))
+@app.command(epilog=_epilog("cxc plan programmes/", "cxc plan --people",
+                             "cxc plan --db demo.db --format json"))
 def plan(
     ctx: typer.Context,
     paths: Annotated[list[Path] | None, typer.Argument(
@@ -256,6 +257,8 @@ def plan(
     format: Annotated[TextOrJson, typer.Option(
         "--format", "-f", metavar="FORMAT",
         help="text for people, json for scripts.")] = TextOrJson.text,
+    people: Annotated[bool, typer.Option(
+        "--people", help="Also list who is in each parallel group (text only).")] = False,
     db: DbOption = None,
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
@@ -276,7 +279,8 @@ def plan(
         def doc_of(programme: str) -> Any:
             return next(store.read_programmes(store_db, [outcome.files[programme]]), None)
 
-        render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings)
+        render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings,
+                          people=people)
     raise typer.Exit(code)
 
 

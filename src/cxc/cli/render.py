@@ -38,24 +38,54 @@ def summary_line(findings: Sequence[Finding]) -> str:
     return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
 
 
-def print_findings(console: Any, findings: Sequence[Finding]) -> None:
-    """Findings grouped by programme, coloured by severity, then a summary line."""
-    from rich.markup import escape
+def location(f: Finding) -> str:
+    """Where a finding points, compiler style: ``file:line:col``, as much of it as is known.
 
-    groups: dict[str, list[Finding]] = defaultdict(list)
-    for f in findings:
-        groups[f.programme or "partnership"].append(f)
-    for programme in sorted(groups):
-        console.print(f"[bold]{escape(programme)}[/bold]")
-        for f in groups[programme]:
-            where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
-            style = SEVERITY_STYLE.get(f.severity, "")
-            console.print(
-                f"  [{style}]{f.severity:<7}[/{style}] [cyan]{f.rule}[/cyan] "
-                f"{escape(f.message)}" + (f"  [dim]{escape(where)}[/dim]" if where else ""))
+    A finding with no file is placed by its programme (or nowhere: an empty string).
+    """
+    if not f.file:
+        return f.programme or ""
+    column = f.extra.get("column")
+    return f.file + (f":{f.line}" if f.line else "") + (
+        f":{column}" if f.line and isinstance(column, int) else "")
+
+
+def display_order(findings: Sequence[Finding]) -> list[Finding]:
+    """Errors first, then warnings; each by file and line (findings with no file last)."""
+    return sorted(findings, key=lambda f: (
+        f.severity != "error", f.file is None, f.file or "", f.line or 0, f.programme or "",
+        f.rule, f.message))
+
+
+def finding_line(f: Finding) -> str:
+    """``file:line: error rule-id: message``: the place first, where editors look for it."""
+    where = location(f)
+    return (f"{where}: " if where else "") + f"{f.severity} {f.rule}: {f.message}"
+
+
+def print_findings(console: Any, findings: Sequence[Finding]) -> None:
+    """One line a finding, the place first, errors before warnings; then the summary line.
+
+    The place is never wrapped: off a terminal the console does not wrap at all, and on one
+    it is the start of the line, so only the message wraps.
+    """
+    from rich.text import Text
+
+    for f in display_order(findings):
+        where = location(f)
+        line = Text()
+        if where:
+            line.append(where, style="bold")
+            line.append(": ")
+        line.append(f.severity, style=SEVERITY_STYLE.get(f.severity, ""))
+        line.append(" ")
+        line.append(f.rule, style="cyan")
+        line.append(": ")
+        line.append(f.message)
+        console.print(line)
     errors, _ = counts(findings)
     style = "bold red" if errors else ("yellow" if findings else "green")
-    console.print(f"[{style}]{summary_line(findings)}[/{style}]")
+    console.print(Text(summary_line(findings), style=style))
 
 
 # -- the plan -----------------------------------------------------------------
@@ -92,10 +122,13 @@ def plan_json(plans: Sequence[Any], findings: Sequence[Finding]) -> str:
 
 
 def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
-               findings: Sequence[Finding]) -> None:
-    """Per programme and day: time, session, venue, fill and the mix of delegations.
+               findings: Sequence[Finding], *, people: bool = False) -> None:
+    """Per programme one table, a section a day: time, slot, session, venue, fill and mix.
 
-    ``doc_of`` reads the planned programme of an id (one at a time: a plan can be large).
+    One table keeps the columns the same width on every day; a plenary session has a blank
+    slot. With ``people``, who is in each parallel group follows the table. The findings and
+    their summary line come last, as in ``cxc validate``. ``doc_of`` reads the planned
+    programme of an id (one at a time: a plan can be large).
     """
     from rich.markup import escape
     from rich.table import Table
@@ -110,28 +143,33 @@ def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
         sessions = {s.id: s for s in doc.sessions}
         venues = {v.id: v.name for v in doc.venues}
         partner_of = {r.key: r.partner for r in doc.participants}
-        by_day: dict[str, list[Any]] = defaultdict(list)
+        table = Table(show_edge=False, pad_edge=False)
+        for column in ("day", "time", "slot", "session", "venue", "fill", "mix"):
+            table.add_column(column, no_wrap=column in ("day", "time", "slot", "fill"))
+        day = None
         for fill in plan.sessions:
             session = sessions[fill.session]
-            by_day[f"{session.start.wall:%A %d %B %Y}"].append((session, fill))
-        for day, rows in by_day.items():
-            table = Table(title=day, title_justify="left", show_edge=False, pad_edge=False)
-            for column in ("time", "session", "venue", "fill", "mix"):
-                table.add_column(column, no_wrap=column in ("time", "fill"))
-            for session, fill in rows:
-                seats = "∞" if fill.capacity is None else str(fill.capacity)
-                count = len(fill.attendees)
-                over = fill.capacity is not None and count > fill.capacity
-                table.add_row(
-                    f"{session.start.wall:%H:%M}-{session.end.wall:%H:%M}",
-                    escape(session.title) + (f" [dim]({escape(fill.slot)})[/dim]"
-                                             if fill.slot else " [dim](plenary)[/dim]"),
-                    escape(venues.get(session.venue or "", session.venue or "")),
-                    f"[red]{count}/{seats}[/red]" if over else f"{count}/{seats}",
-                    "[dim]everyone[/dim]" if fill.slot is None
-                    else escape(_mix(partner_of.get(e, "?") for e in fill.attendees)),
-                )
+            this_day = f"{session.start.wall:%a %d %b %Y}"
+            if day is not None and this_day != day:
+                table.add_section()
+            seats = "∞" if fill.capacity is None else str(fill.capacity)
+            count = len(fill.attendees)
+            over = fill.capacity is not None and count > fill.capacity
+            table.add_row(
+                this_day if this_day != day else "",
+                f"{session.start.wall:%H:%M}-{session.end.wall:%H:%M}",
+                escape(fill.slot or ""),
+                escape(session.title),
+                escape(venues.get(session.venue or "", session.venue or "")),
+                f"[red]{count}/{seats}[/red]" if over else f"{count}/{seats}",
+                "[dim]everyone[/dim]" if fill.slot is None
+                else escape(_mix(partner_of.get(e, "?") for e in fill.attendees)),
+            )
+            day = this_day
+        if console.is_terminal:
             console.print(table)
+        else:
+            _print_unwrapped(console, table)
         if plan.admitted:
             console.print(f"  admitted from the waitlist ({len(plan.admitted)}): "
                           + escape(", ".join(plan.admitted)))
@@ -142,11 +180,51 @@ def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
             to = move.to_session or "nowhere (no seat left)"
             console.print(f"  moved: {escape(move.email)} in {escape(move.slot)}: "
                           f"{escape(move.from_session)} -> {escape(to)}")
-    if findings:
-        console.print()
-        print_findings(console, findings)
-    else:
-        console.print(f"\n[green]{summary_line(findings)}[/green]")
+        if people:
+            _print_people(console, doc, plan)
+    console.print()
+    print_findings(console, findings)
+
+
+def _print_unwrapped(console: Any, table: Any) -> None:
+    """A table off a terminal (a file, a pipe): as wide as its content, never cut to the
+    console's 80 columns, and without the padding that would end its lines in spaces."""
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    options = console.options.update_width(max(natural, 1))
+    for segments in console.render_lines(table, options, pad=False):
+        line = Text.assemble(*((s.text, s.style) for s in segments if not s.control))
+        line.rstrip()
+        console.print(line)
+
+
+def _print_people(console: Any, doc: Any, plan: Any) -> None:
+    """Who is in each parallel group: a line a session, by slot, names sorted."""
+    from rich.text import Text
+
+    sessions = {s.id: s for s in doc.sessions}
+    person = {r.key: r for r in doc.participants}
+    by_slot: dict[str, list[Any]] = defaultdict(list)
+    for fill in plan.sessions:
+        if fill.slot is not None:
+            by_slot[fill.slot].append(fill)
+    if not by_slot:
+        return
+    console.print(Text("\nwho is in each group", style="bold"))
+    for slot, fills in by_slot.items():
+        first = sessions[fills[0].session]
+        console.print(Text(f"  {slot}, {first.start.wall:%a %d %b %Y}", style="bold"))
+        for fill in fills:
+            session = sessions[fill.session]
+            names = sorted(
+                (f"{person[e].name} ({person[e].partner})" if e in person else e
+                 for e in fill.attendees), key=str.casefold)
+            line = Text(f"    {session.start.wall:%H:%M}-{session.end.wall:%H:%M} "
+                        f"{session.title} ({len(fill.attendees)}): ")
+            line.append(", ".join(names) if names else "nobody", style="" if names else "dim")
+            console.print(line)
 
 
 def _mix(partners: Any) -> str:
