@@ -118,9 +118,10 @@ def _in_lab_a(db: Path) -> set[str]:
 
 def test_everyone_gets_one_message_with_the_calendar_export_writes_then_nothing_twice(
         run: Runner, planned: Callable[[str], None], smtp: tuple[Inbox, str],
-        workdir: Path) -> None:
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     inbox, server = smtp
     planned(PROGRAMME)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1709000000")  # sent on one day...
     listed = run("changes", "--format", "json")
     assert listed.code == 0, listed.output
     people = listed.json()["people"]
@@ -134,6 +135,7 @@ def test_everyone_gets_one_message_with_the_calendar_export_writes_then_nothing_
     got = inbox.take()
     assert set(got) == SEATED
 
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1709100000")  # ...exported on the next
     assert run("export", "--out", "out").code == 0
     for address, message in got.items():
         assert message["To"].addresses[0].addr_spec == address
