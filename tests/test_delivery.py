@@ -284,3 +284,24 @@ def test_a_server_that_cannot_be_reached_stops_the_run_with_exit_2(
     assert result.code == 2, result.output
     assert "cannot connect" in result.stderr and "Traceback" not in result.output
     assert len(run("changes", "--format", "json").json()["people"]) == 6
+
+
+def test_a_cancelled_programme_sends_its_cancellation_once_to_whoever_was_sent_it(
+        run: Runner, planned: Callable[[str], None], smtp: tuple[Inbox, str]) -> None:
+    inbox, server = smtp
+    planned(PROGRAMME)
+    inbox.refuse = {"liis.saar@example.com"}  # never sent anything: told nothing
+    assert _send(run, server).code == 1
+    inbox.take()
+    inbox.refuse = set()
+
+    planned(edit(PROGRAMME, "  status: confirmed", "  status: cancelled"))
+    assert _send(run, server).code == 0
+    got = inbox.take()
+    assert set(got) == SEATED - {"liis.saar@example.com"}
+    for message in got.values():
+        assert message["Subject"].endswith(": cancelled")
+        _, data = _attachment(message)
+        assert data.count(b"BEGIN:VEVENT") == data.count(b"STATUS:CANCELLED") > 0
+    assert _send(run, server).code == 0
+    assert inbox.take() == {}
