@@ -184,6 +184,10 @@ def send(db: sqlite_utils.Database, sender: str, *, smtp: Smtp | None = None,
                     summary.refused.append(f"{msg.address} ({msg.programme.id}): refused by "
                                            f"the server: {exc.smtp_code} {_said(exc.smtp_error)}")
                     continue
+                except smtplib.SMTPNotSupportedError:
+                    summary.refused.append(f"{msg.address} ({msg.programme.id}): the server "
+                                           "does not take non-ASCII addresses (SMTPUTF8)")
+                    continue
                 except smtplib.SMTPSenderRefused as exc:
                     raise DeliveryError(f"{smtp.host}:{smtp.port}: the server refuses the "
                                         f"sender {sender}: {exc.smtp_code} "
