@@ -258,6 +258,56 @@ class _Holder:
 PARTICIPANTS_CSV_HEADER = ("email", "name", "status", "ics", "html")
 
 
+@dataclass(frozen=True)
+class Seat:
+    """A seat holder of a programme, as their calendar is made (export and `cxc send`)."""
+
+    person: m.Participant
+    placed: frozenset[str]
+    """The sessions the plan placed them in."""
+    token: str
+    """Tells their events apart in UIDs (:func:`~cxc.store.person_token`)."""
+    calendar: str
+    """Their calendar's key in the history of event versions: ``<pid>/person/<token>``."""
+
+
+def seat_holders(db: sqlite_utils.Database, doc: m.ProgrammeDoc, secret: bytes) -> Iterator[Seat]:
+    """Each person holding a seat in ``doc`` (the first entry of an email), in file order."""
+    pid = doc.programme.id
+    placed_by_person: dict[str, set[str]] = {}
+    for (_, email), session in read_placements(db, pid).items():
+        placed_by_person.setdefault(email, set()).add(session)
+    seated = {p.key for p in doc.seat_holders(read_admitted(db, pid))}
+    keys: set[str] = set()
+    for person in doc.participants:
+        if person.key in keys or m.is_pseudonym(person.key):
+            continue  # the same email twice is a duplicate-id error; export the first
+        keys.add(person.key)
+        if person.key not in seated:
+            continue  # withdrawn or still waiting: cancelled if ever sent
+        token = person_token(secret, person.key)
+        yield Seat(person, frozenset(placed_by_person.get(person.key, ())), token,
+                   person_calendar_key(pid, token))
+
+
+def person_calendar_key(pid: str, token: str) -> str:
+    return f"{pid}/person/{token}"
+
+
+def person_calendar_name(title: str, name: str) -> str:
+    """The name of a seat holder's calendar (a cancelled one is named by ``title`` alone)."""
+    return f"{title}: {name}"
+
+
+def stamp_calendar(encoder: ics.CalendarEncoder, name: str, made: list[ics.CalEvent],
+                   history: dict[str, ics.History], now: datetime,
+                   ) -> tuple[list[ics.Stamped], dict[str, ics.History], bytes]:
+    """A calendar's events numbered against their history, the new history, and its bytes:
+    what export writes and `cxc send` attaches."""
+    stamped, updated = ics.sequence(made, history, now)
+    return stamped, updated, encoder.calendar(name, stamped)
+
+
 class _Exporter:
     """Writes one programme after another: its calendar, and each participant's files."""
 
@@ -281,33 +331,22 @@ class _Exporter:
 
     def programme(self, doc: m.ProgrammeDoc) -> None:
         pid, title = doc.programme.id, doc.programme.title
-        history = _history(self.db, pid)
+        history = calendar_history(self.db, pid)
         host = self.partners.get(doc.programme.host)
         events = ics.ProgrammeEvents(doc, host)
         encoder = ics.CalendarEncoder()
         self._calendar(encoder, history, f"{pid}/programme", pid, f"{pid}/programme.ics",
                        title, events.programme())
-        placed_by_person: dict[str, set[str]] = {}
-        for (_, email), session in read_placements(self.db, pid).items():
-            placed_by_person.setdefault(email, set()).add(session)
-        seated = {p.key for p in doc.seat_holders(read_admitted(self.db, pid))}
         pages = itinerary.Pages(doc, host)
         holders: list[_Holder] = []
-        keys: set[str] = set()
-        for person in doc.participants:
-            key = f"{pid}/person/{person_token(self.secret, person.key)}"
-            if person.key in keys or m.is_pseudonym(person.key):
-                continue  # the same email twice is a duplicate-id error; export the first
-            keys.add(person.key)
-            if person.key not in seated:
-                continue  # withdrawn or still waiting: cancelled below if ever sent
+        for seat in seat_holders(self.db, doc, self.secret):
+            person, placed = seat.person, seat.placed
             slug = self.slugs(person.key, person.name)
-            placed = placed_by_person.get(person.key, set())
             base = f"{pid}/participants/{slug}"
-            self._calendar(encoder, history, key, pid, f"{base}.ics", f"{title}: {person.name}",
-                           events.person(person, placed, person_token(self.secret, person.key)),
-                           person.key, person.name)
-            self._write(f"{base}.html", pages.render(person, placed).encode("utf-8"),
+            self._calendar(encoder, history, seat.calendar, pid, f"{base}.ics",
+                           person_calendar_name(title, person.name),
+                           events.person(person, placed, seat.token), person.key, person.name)
+            self._write(f"{base}.html", pages.render(person, set(placed)).encode("utf-8"),
                         pid, person.key)
             self.pages += 1
             status = "admitted" if person.status == "waitlisted" else person.status
@@ -326,7 +365,7 @@ class _Exporter:
     def vanished(self, pid: str) -> None:
         """A programme this folder holds that the store no longer does (its id changed, or
         its file is gone): every calendar of it is called off in its old folder."""
-        history = _history(self.db, pid)
+        history = calendar_history(self.db, pid)
         encoder = ics.CalendarEncoder()
         holders: list[_Holder] = []
         for key, (sent_pid, path, email, name) in self.exported.items():
@@ -342,9 +381,10 @@ class _Exporter:
     def _calendar(self, encoder: ics.CalendarEncoder, history: dict[str, dict[str, ics.History]],
                   key: str, pid: str, path: str, name: str, made: list[ics.CalEvent],
                   email: str | None = None, person_name: str | None = None) -> None:
-        stamped, updated = ics.sequence(made, history.get(key, {}), self.now)
+        stamped, updated, data = stamp_calendar(encoder, name, made, history.get(key, {}),
+                                                self.now)
         self.cancelled += sum(1 for s in stamped if s.event.status == "CANCELLED")
-        self._write(path, encoder.calendar(name, stamped), pid, email)
+        self._write(path, data, pid, email)
         self.sent.add(key, pid, path, updated, email, person_name)
 
     def _participants_csv(self, pid: str, holders: list[_Holder]) -> None:
@@ -576,7 +616,8 @@ def _programmes_in_folder(db: sqlite_utils.Database, folder: str) -> set[str]:
         "ON f.id = x.folder WHERE f.path = ?", (folder,))}
 
 
-def _history(db: sqlite_utils.Database, programme: str) -> dict[str, dict[str, ics.History]]:
+def calendar_history(db: sqlite_utils.Database,
+                     programme: str) -> dict[str, dict[str, ics.History]]:
     """Calendar -> uid -> what was last sent, for the calendars of ``programme``."""
     out: dict[str, dict[str, ics.History]] = {}
     rows = db.conn.execute(  # keys are `<programme>/...`; ids hold no `/`, and `0` follows it

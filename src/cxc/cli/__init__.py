@@ -490,6 +490,90 @@ def import_(
         + ("" if summary.written or dry_run else "; the file is unchanged"))
 
 
+@app.command(epilog=_epilog(
+    "cxc changes", "cxc changes --programme cxc-2024-lille --format json",
+    codes="Exit codes: 0 listed; 1 a programme has errors or needs `cxc plan` first; 2 the "
+          "command could not run."))
+def changes(
+    ctx: typer.Context,
+    programme: Annotated[str | None, typer.Option(
+        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    format: Annotated[TextOrJson, typer.Option(
+        "--format", "-f", metavar="FORMAT",
+        help="text for people, json for scripts.")] = TextOrJson.text,
+    db: DbOption = None,
+) -> None:
+    """What each person's next message would tell them: what changed since they were last sent their itinerary."""
+    _use_db(ctx, db)
+    from cxc.delivery.changes import changes_json, changes_text, pending_messages
+    from cxc.store import read_snapshot
+
+    store_db = _open(ctx, create=False)
+    with read_snapshot(store_db.conn):
+        messages = pending_messages(store_db, programme, _source_date())
+    if format is TextOrJson.json:
+        typer.echo(changes_json(messages))
+    else:
+        typer.echo(changes_text(messages), nl=False)
+        _err_console().print(f"{len(messages)} message{'s' * (len(messages) != 1)} to send")
+
+
+@app.command(epilog=_epilog(
+    "cxc send --smtp mail.example.org:587 --starttls --user cxc --from desk@example.org",
+    "cxc send --outbox outbox/ --from desk@example.org --programme cxc-2024-lille",
+    codes="Exit codes: 0 sent (or written); 1 a programme has errors or needs `cxc plan` "
+          "first (nothing sent), or the server refused a recipient (the others were sent); "
+          "2 the command could not run (a connection that failed keeps what was sent)."))
+def send(
+    ctx: typer.Context,
+    sender: Annotated[str, typer.Option(
+        "--from", metavar="ADDRESS", help="The sender's address (From).")],
+    smtp: Annotated[str | None, typer.Option(
+        "--smtp", metavar="HOST[:PORT]", help="Send through this mail server.")] = None,
+    outbox: Annotated[Path | None, typer.Option(
+        "--outbox", metavar="DIR",
+        help="Write the messages as DIR/<programme>/<slug>.eml instead; record nothing.")] = None,
+    programme: Annotated[str | None, typer.Option(
+        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    every_holder: Annotated[bool, typer.Option(
+        "--all", help="Send to every seat holder, changed or not.")] = False,
+    starttls: Annotated[bool, typer.Option(
+        "--starttls", help="Secure the connection with STARTTLS (port 587 by default).")] = False,
+    use_ssl: Annotated[bool, typer.Option(
+        "--ssl", help="Connect over TLS (port 465 by default).")] = False,
+    user: Annotated[str | None, typer.Option(
+        "--user", metavar="NAME",
+        help="Log in as NAME; the password comes from env CXC_SMTP_PASSWORD.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Send each person whose itinerary changed their itinerary, calendar and what changed."""
+    _use_db(ctx, db)
+    from cxc.delivery.send import Smtp
+    from cxc.delivery.send import send as send_messages
+    from cxc.errors import UsageError
+
+    if (smtp is None) == (outbox is None):
+        raise UsageError("give --smtp HOST[:PORT] to send, or --outbox DIR to write the "
+                         "messages for review (one of them)")
+    server = Smtp.parse(smtp, starttls=starttls, use_ssl=use_ssl, user=user) if smtp else None
+    store_db = _open(ctx, create=False)
+    summary = send_messages(store_db, sender, smtp=server, outbox=outbox, programme=programme,
+                            every_holder=every_holder, now=_source_date())
+    console = _err_console()
+    if outbox is not None:
+        console.print(f"wrote {len(summary.written)} message"
+                      f"{'s' * (len(summary.written) != 1)} into {outbox}; nothing recorded "
+                      "as sent")
+        return
+    for line in summary.refused:
+        console.print(f"cxc: {line}", markup=False, highlight=False)
+    console.print(f"sent {summary.sent} message{'s' * (summary.sent != 1)}"
+                  + (f", {len(summary.refused)} refused (run `cxc send` again once fixed)"
+                     if summary.refused else ""))
+    if summary.refused:
+        raise typer.Exit(_will_exit(1))
+
+
 INTERRUPTED = "cxc: interrupted; the store is as it was before this command"
 
 

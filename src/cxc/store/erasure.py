@@ -100,7 +100,8 @@ def forget(db: sqlite_utils.Database, email: str,
             "UPDATE registrations SET email = ?, email_as_written = ?, name = ?, "
             "interests = '[]', forgotten = 1 WHERE email = ?",
             (alias, alias, FORGOTTEN_NAME, key)).rowcount
-        for table in ("travel_legs", "stays", "placements", "admissions"):
+        for table in ("travel_legs", "stays", "placements", "admissions", "sent_messages",
+                      "sent_events"):
             conn.execute(f"DELETE FROM {table} WHERE email = ?", (key,))
         for file in files:  # a plan that was current stays current: the person only leaves it
             after = data_hash(conn, file)

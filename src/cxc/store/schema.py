@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from cxc.format.files import store_root
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x63786321
 """``PRAGMA application_id`` of a cxc store ("cxc!"): what tells it from another program's
 SQLite file, which cxc refuses and leaves byte for byte as it was."""
@@ -265,7 +265,27 @@ CREATE VIEW holders AS                  -- who holds a seat: what the report cou
 CREATE VIEW seat_holders AS             -- who takes a seat: what the rules and the plan check
     SELECT * FROM holders WHERE forgotten = 0;
 """
-SCHEMA = _BASE_SCHEMA + SCHEMA_2
+SCHEMA_3 = """
+CREATE TABLE sent_messages (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,                -- identity key of the person's email
+    address TEXT NOT NULL,              -- the address the message went to
+    name TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sent_at TEXT NOT NULL,              -- when the server accepted it (UTC)
+    PRIMARY KEY (programme, email)
+);
+CREATE TABLE sent_events (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,                -- identity key, as in sent_messages
+    uid TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,          -- of the event as last sent to this person
+    sequence INTEGER NOT NULL,
+    body TEXT NOT NULL,                 -- JSON of the event as last sent
+    PRIMARY KEY (programme, email, uid)
+);
+"""
+SCHEMA = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3
 """The schema of a new store (the latest)."""
 
 
@@ -363,7 +383,12 @@ def _migrate_1_to_2(conn: sqlite3.Connection, root: Path) -> None:
                      (data_hash(conn, file), file))
 
 
-MIGRATIONS = [_migrate_1_to_2]
+def _migrate_2_to_3(conn: sqlite3.Connection, root: Path) -> None:
+    """Schema 3: what each person was last sent by `cxc send`, per programme (issue 15)."""
+    _script(conn, SCHEMA_3)
+
+
+MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3]
 """MIGRATIONS[n - 1] takes a store from schema n to n + 1; a new store gets the latest at once."""
 
 

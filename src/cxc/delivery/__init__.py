@@ -1,0 +1,1 @@
+"""Delivery: what changed for whom, the messages that tell them, SMTP and the outbox."""
