@@ -24,7 +24,8 @@ demo: $(VENV)/.installed
 	$(CXC) --db $(DB) report
 	$(CXC) --db $(DB) sheets --out $(OUT)
 	$(CXC) --db $(DB) report --format html > $(OUT)/report.html
-	@echo "attendance sheets: $(OUT)/<programme>/attendance.pdf; the report as a page: $(OUT)/report.html"
+	$(CXC) --db $(DB) report --explain participants --format html --sheets $(OUT) > $(OUT)/participants.html
+	@echo "attendance sheets: $(OUT)/<programme>/attendance.pdf; the report as a page: $(OUT)/report.html, its evidence: $(OUT)/participants.html"
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

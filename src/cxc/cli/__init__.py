@@ -354,6 +354,11 @@ def report(
     force: Annotated[bool, typer.Option(
         "--force", help="Report even when `cxc validate` finds errors (with a warning).",
     )] = False,
+    sheets: Annotated[Path | None, typer.Option(
+        "--sheets", metavar="DIR",
+        help="With --explain and --format html: link each programme to its attendance sheets "
+             "in DIR (written by `cxc sheets --out DIR`); save the page in DIR.",
+    )] = None,
     db: DbOption = None,
 ) -> None:
     """Count the COSME deliverables against the grant's targets, for a period.
@@ -380,7 +385,10 @@ def report(
         errors = counted.errors
     else:
         evidence = reports.explain(store_db, explain, start, end, partner, force=force)
-        text = reports.format_evidence(evidence, fmt, width=width, color=color)
+        linked = (reports.sheets_in(sheets, [row[0] for row in evidence.rows
+                                             if isinstance(row[0], str)])
+                  if sheets is not None and evidence.columns[:1] == ("programme",) else None)
+        text = reports.format_evidence(evidence, fmt, width=width, color=color, sheets=linked)
         errors = evidence.errors
     if errors:
         typer.echo(f"cxc: {reports.forced_warning(errors)}", err=True)

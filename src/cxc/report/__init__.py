@@ -31,6 +31,7 @@ from cxc.report.measures import (
     report_json,
     report_markdown,
     report_table,
+    sheets_in,
 )
 
 __all__ = [
@@ -64,4 +65,5 @@ __all__ = [
     "report_json",
     "report_markdown",
     "report_table",
+    "sheets_in",
 ]

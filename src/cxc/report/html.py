@@ -11,6 +11,7 @@ is fetched: no script, no font, no image from elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -182,7 +183,7 @@ EVIDENCE_PAGE = """\
 <table>
 <thead><tr>{% for c in evidence.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in evidence.rows %}<tr>{% for cell in row %}<td>{{ "" if cell is none else cell }}</td>{% endfor %}</tr>
+{% for row in evidence.rows %}<tr>{% for cell in row %}<td>{% if loop.index0 == programme_column and cell in sheets %}<a href="{{ sheets[cell] }}">{{ cell }}</a> <small>(<a href="{{ sheets[cell] }}">attendance sheets</a>)</small>{% else %}{{ "" if cell is none else cell }}{% endif %}</td>{% endfor %}</tr>
 {% endfor %}</tbody>
 </table>
 <p><em>{{ evidence.note }}</em></p>
@@ -207,11 +208,15 @@ def report_html(report: Report) -> str:
         has_targets=any(d.target is not None for d in report.deliverables))
 
 
-def evidence_html(evidence: Evidence) -> str:
-    """What stands behind one deliverable's count, as a page with one table."""
+def evidence_html(evidence: Evidence, sheets: Mapping[str, str] | None = None) -> str:
+    """What stands behind one deliverable's count, as a page with one table.
+
+    ``sheets`` maps a programme id to the link of its attendance sheets: each held
+    programme in the table links to the signed lists that prove it."""
     import jinja2
 
     env = jinja2.Environment(autoescape=True, keep_trailing_newline=True)
+    column = evidence.columns.index("programme") if "programme" in evidence.columns else -1
     return env.from_string(EVIDENCE_PAGE).render(
-        evidence=evidence, d=evidence.deliverable,
-        scope=_scope(evidence.period, evidence.partner))
+        evidence=evidence, d=evidence.deliverable, sheets=sheets or {},
+        programme_column=column, scope=_scope(evidence.period, evidence.partner))

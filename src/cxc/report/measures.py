@@ -19,10 +19,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cxc.csvcells import safe_cell
@@ -472,15 +473,23 @@ def format_report(report: Report, fmt: OutputFormat, *, width: int | None = None
     return REPORT_FORMATS[fmt](report)
 
 
+def sheets_in(folder: Path, programmes: Iterable[str]) -> dict[str, str]:
+    """Programme id -> ``<id>/attendance.pdf`` for the programmes whose sheets lie in
+    ``folder`` (links relative to it: save the page there)."""
+    return {pid: f"{pid}/attendance.pdf" for pid in programmes
+            if (folder / pid / "attendance.pdf").is_file()}
+
+
 def format_evidence(evidence: Evidence, fmt: OutputFormat, *, width: int | None = None,
-                    color: bool = False) -> str:
-    """The evidence as text; ``width`` and ``color`` shape only the table."""
+                    color: bool = False, sheets: Mapping[str, str] | None = None) -> str:
+    """The evidence as text; ``width`` and ``color`` shape only the table; ``sheets``
+    (programme id -> link to its attendance sheets) only the html page."""
     if fmt is OutputFormat.table:
         return _render(_evidence_table(evidence), width, color)
     if fmt is OutputFormat.html:
         from cxc.report.html import evidence_html
 
-        return evidence_html(evidence)
+        return evidence_html(evidence, sheets)
     return EVIDENCE_FORMATS[fmt](evidence)
 
 
