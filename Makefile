@@ -12,9 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The demo needs cxc alone; tests, lint, docs and benchmarks also need the dev extras.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
 	rm -f $(DB) $(DB)-wal $(DB)-shm $(DB)-export.lock
@@ -27,19 +32,19 @@ demo: $(VENV)/.installed
 	$(CXC) --db $(DB) report --explain participants --format html --sheets $(OUT) > $(OUT)/participants.html
 	@echo "attendance sheets: $(OUT)/<programme>/attendance.pdf; the report as a page: $(OUT)/report.html, its evidence: $(OUT)/participants.html"
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m mypy --strict src scripts
 	$(BIN)/python scripts/cli_docs.py --check
 
 # docs/cli.md is generated from `cxc --help`: run this after changing a command or its help.
-docs: $(VENV)/.installed
+docs: $(VENV)/.installed-dev
 	$(BIN)/python scripts/cli_docs.py
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
 
 clean:
