@@ -374,7 +374,7 @@ def test_every_calendar_parses_strictly_and_validates_with_vobject(story: Story)
     assert checked == 4 * 5
 
 
-def test_every_event_has_uid_dtstamp_sequence_status_and_the_host_as_organizer(
+def test_every_event_has_uid_dtstamp_sequence_status_and_each_session_the_host_as_organizer(
         story: Story) -> None:
     for name, data in all_ics(story):
         for uid, event in events(data).items():
@@ -382,6 +382,9 @@ def test_every_event_has_uid_dtstamp_sequence_status_and_the_host_as_organizer(
             assert event.dtstamp.utcoffset() == timedelta(0), (name, uid)
             assert event.sequence is not None and event.sequence >= 0, (name, uid)
             assert event.status is not None, (name, uid)
+            if ".session." not in uid:  # the person's own journey or stay: not the host's
+                assert event.organizer is None, (name, uid)
+                continue
             assert event.organizer is not None, (name, uid)
             assert event.organizer.uri == f"mailto:{HOST_EMAIL}", (name, uid)
             assert "Ioana Radu" in event.organizer.common_name, (name, uid)
@@ -401,7 +404,8 @@ def test_files_are_crlf_folded_at_75_octets_with_fixed_prodid_no_method_no_atten
         assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR", name
         assert "VERSION:2.0" in lines, name
         assert [line for line in lines if line.startswith("PRODID")] == [f"PRODID:{PRODID}"]
-        assert [line for line in lines if line.startswith("METHOD")] in ([], ["METHOD:PUBLISH"])
+        # no METHOD: PUBLISH would need an ORGANIZER on the person's own journeys and stay
+        assert not [line for line in lines if line.startswith("METHOD")], name
         assert not [line for line in lines if line.startswith("ATTENDEE")], name
         assert not [line for line in lines if re.fullmatch(r"[A-Z-]+(;[^:]*)?:", line)], name
     assert folded > 0  # long lines were there to fold
@@ -685,22 +689,30 @@ def test_libical_restriction_check_passes_and_vtimezones_give_the_instants(
         story: Story) -> None:
     exported = files(story.out, "*.ics")
     texts = [d.decode("utf-8") for d in exported.values()]
-    # libical applies the RFC 5546 tables only under a METHOD: as PUBLISH too, then a
-    # control (ORGANIZER turned into ATTENDEE) that the check must reject.
+    # libical applies the RFC 5546 tables only under a METHOD: as PUBLISH too every file
+    # whose events all have an ORGANIZER (PUBLISH demands one, and a person's own journeys
+    # and stay have none: which is why cxc writes no METHOD), then a control (ORGANIZER
+    # turned into ATTENDEE) that the check must reject.
+    organised = {name: text for name, text in zip(exported, texts, strict=True)
+                 if text.count("BEGIN:VEVENT") == text.count("\r\nORGANIZER;")}
+    assert f"{PID}/programme.ics" in organised and len(organised) < len(texts)
+    ines = story.person(INES).relative_to(story.out).as_posix()
     control = publish(texts[0]).replace("ORGANIZER;", "ATTENDEE;")
-    results = libical(texts + [publish(t) for t in texts] + [private_tzids(t) for t in texts]
-                      + [control])
-    n = len(texts)
-    for name, result in zip([*exported, *exported], results[:2 * n], strict=True):
+    results = libical(texts + [publish(t) for t in organised.values()]
+                      + [private_tzids(t) for t in texts] + [control, publish(exported[ines]
+                                                                              .decode())])
+    n, k = len(texts), len(organised)
+    for name, result in zip([*exported, *organised], results[:n + k], strict=True):
         assert result["errors"] == [], name
-    assert any("ATTENDEE" in line for line in results[-1]["errors"])
-    assert any("ORGANIZER" in line for line in results[-1]["errors"])
-    for (name, data), result in zip(exported.items(), results[2 * n:3 * n], strict=True):
+    assert any("ORGANIZER" in line for line in results[-1]["errors"])  # PUBLISH needs it
+    results = results[:n] + results[n + k:]
+    assert any("ATTENDEE" in line for line in results[-2]["errors"])
+    assert any("ORGANIZER" in line for line in results[-2]["errors"])
+    for (name, data), result in zip(exported.items(), results[n:2 * n], strict=True):
         got = {uid: times[:2] for uid, times in result["events"].items() if not times[2]}
         assert got == expected_instants(data), name
-    ines = results[2 * n + list(exported).index(
-        story.person(INES).relative_to(story.out).as_posix())]["events"]
-    (leg,) = [v for k, v in ines.items() if k.endswith(".0@cxc.invalid") and ".travel." in k]
+    leg_events = results[n + list(exported).index(ines)]["events"]
+    (leg,) = [v for k, v in leg_events.items() if k.endswith(".0@cxc.invalid") and ".travel." in k]
     assert leg[:2] == [int(datetime(2023, 10, 27, 9, 0, tzinfo=UTC).timestamp()),
                        int(datetime(2023, 10, 27, 12, 40, tzinfo=UTC).timestamp())]
 

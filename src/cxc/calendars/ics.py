@@ -144,12 +144,16 @@ def _organizer(host: m.Partner | None) -> tuple[str | None, str | None]:
 
 
 def session_description(doc: m.ProgrammeDoc, session: m.Session,
-                        host: m.Partner | None) -> str:
-    """Plain text: what the session is, whom they meet, how to reach the host; links included."""
+                        host: m.Partner | None, *, placed: bool = True) -> str:
+    """Plain text: what the session is, whom they meet, how to reach the host; links included.
+
+    ``placed``: for a person's calendar, which says a parallel session is the group
+    they were placed in; the programme's calendar, everyone's, only says it is one."""
     lines = [session.description] if session.description else []
     lines.append(f"{doc.programme.title} ({doc.programme.id})")
     if session.slot:
-        lines.append(f"Parallel session ({session.slot}); you were placed in this group.")
+        lines.append(f"Parallel session ({session.slot}); you were placed in this group."
+                     if placed else f"Parallel session ({session.slot}), one of several groups.")
     if session.organisations:
         lines.append("You meet: " + ", ".join(session.organisations) + ".")
     if session.themes:
@@ -204,10 +208,16 @@ class ProgrammeEvents:
         venues = {v.id: v for v in doc.venues}
         self._sessions = [(s, _session_event(doc, s, host, venues))
                           for s in _unique_sessions(doc)]
+        # The programme's calendar is everyone's: its parallel sessions do not say
+        # "you were placed"; every other event is the very one the persons' calendars hold.
+        self._shared = [
+            replace(event, description=session_description(doc, s, host, placed=False))
+            if s.slot else event
+            for s, event in self._sessions]
 
     def programme(self) -> list[CalEvent]:
-        """Every session of the programme."""
-        return [event for _, event in self._sessions]
+        """Every session of the programme, as everyone may read it."""
+        return list(self._shared)
 
     def person(self, person: m.Participant, placed: Iterable[str], token: str) -> list[CalEvent]:
         """One participant's calendar: plenary sessions, their placed sessions, travel, stay.
@@ -217,7 +227,7 @@ class ProgrammeEvents:
         chosen = set(placed)
         events = [event for session, event in self._sessions
                   if session.plenary or session.id in chosen]
-        name, email = _organizer(self._host)
+        # The host desk organises the sessions, not the person's own journeys and stay.
         for position, leg in enumerate(person.travel):
             what = f"{leg.mode.capitalize()} {leg.ref + ' ' if leg.ref else ''}"
             events.append(CalEvent(
@@ -233,7 +243,6 @@ class ProgrammeEvents:
                      f"{_wall(leg.arrive)} ({leg.arrive.zone})."),
                     f"{doc.programme.title} ({doc.programme.id})",
                 ]),
-                organizer_name=name, organizer_email=email,
                 alarm_before_minutes=int(TRAVEL_ALARM.total_seconds() // 60),
                 status=_status(doc),
             ))
@@ -248,7 +257,6 @@ class ProgrammeEvents:
                 location=stay.place,
                 description=f"Check-in {stay.check_in}, check-out {stay.check_out}.\n"
                             f"{doc.programme.title} ({doc.programme.id})",
-                organizer_name=name, organizer_email=email,
                 all_day=True,
                 status=_status(doc),
             ))

@@ -24,6 +24,9 @@ class Item:
     title: str
     place: str | None = None
     detail: str | None = None
+    description: str | None = None
+    """The session's own text, as its calendar event carries it (line breaks kept)."""
+    url: str | None = None
     sort_key: str = ""
 
 
@@ -49,6 +52,7 @@ def _session_item(doc: m.ProgrammeDoc, session: m.Session,
     return Item(
         time=f"{session.start.wall:%H:%M}–{session.end.wall:%H:%M}", kind="session",
         title=session.title, place=place, detail="; ".join(detail) or None,
+        description=session.description or None, url=session.url,
         sort_key=session.start.utc.isoformat())
 
 
@@ -73,23 +77,38 @@ def days(person: m.Participant, placed: set[str],
         if session.plenary or session.id in placed:
             add(day, item)
     for leg in person.travel:
-        arrive = (f"{leg.arrive.wall:%H:%M}" if leg.arrive.wall.date() == leg.depart.wall.date()
-                  else f"{leg.arrive.wall:%a %d %b %H:%M}")
         add(leg.depart.wall.date(), Item(
-            time=f"{leg.depart.wall:%H:%M}–{arrive}", kind="travel",
+            time=f"{leg.depart.wall:%H:%M}", kind="travel",
             title=f"{leg.mode.capitalize()}{' ' + leg.ref if leg.ref else ''}: "
                   f"{leg.origin} → {leg.destination}",
-            detail=f"local times: departs {leg.depart.zone}, arrives {leg.arrive.zone}",
+            detail=leg_times(leg),
             sort_key=leg.depart.utc.isoformat()))
     if person.stay is not None:
         stay = person.stay
-        place = stay.place
+        place = stay.address  # the name is in the line's title
         add(stay.check_in, Item("", "stay", f"Check in: {stay.name}", place,
                                 sort_key=f"{stay.check_in}T23:58"))
         add(stay.check_out, Item("", "stay", f"Check out: {stay.name}", place,
                                  sort_key=f"{stay.check_out}T00:00"))
     return [Day(d, tuple(sorted(items, key=lambda i: i.sort_key)))
             for d, items in sorted(by_day.items())]
+
+
+def duration(minutes: int) -> str:
+    """``45 min``, ``1 h 05``."""
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
+
+
+def leg_times(leg: m.TravelLeg) -> str:
+    """``07:05 (Europe/Tallinn) – 07:10 (Europe/Stockholm), 1 h 05``: each end's zone
+    only when they differ, so that a flight east or west does not read as a short hop."""
+    zones = leg.depart.zone != leg.arrive.zone
+    depart = f"{leg.depart.wall:%H:%M}" + (f" ({leg.depart.zone})" if zones else "")
+    arrive = (f"{leg.arrive.wall:%H:%M}" if leg.arrive.wall.date() == leg.depart.wall.date()
+              else f"{leg.arrive.wall:%a %d %b %H:%M}") + (f" ({leg.arrive.zone})" if zones else "")
+    minutes = int((leg.arrive.utc - leg.depart.utc).total_seconds() // 60)
+    return f"{depart} – {arrive}, {duration(minutes)}"
 
 
 @lru_cache(maxsize=1)
