@@ -144,16 +144,17 @@ def _organizer(host: m.Partner | None) -> tuple[str | None, str | None]:
 
 
 def session_description(doc: m.ProgrammeDoc, session: m.Session,
-                        host: m.Partner | None, *, placed: bool = True) -> str:
+                        host: m.Partner | None) -> str:
     """Plain text: what the session is, whom they meet, how to reach the host; links included.
 
-    ``placed``: for a person's calendar, which says a parallel session is the group
-    they were placed in; the programme's calendar, everyone's, only says it is one."""
+    The same in the programme's calendar (everyone's) and in each person's: one UID, one
+    SEQUENCE, one content. A parallel session says it is one of several groups; a
+    person's calendar holds only theirs."""
     lines = [session.description] if session.description else []
     lines.append(f"{doc.programme.title} ({doc.programme.id})")
     if session.slot:
-        lines.append(f"Parallel session ({session.slot}); you were placed in this group."
-                     if placed else f"Parallel session ({session.slot}), one of several groups.")
+        lines.append(f"Parallel session ({session.slot}): one of several groups at this time; "
+                     f"your own calendar holds the group you are in.")
     if session.organisations:
         lines.append("You meet: " + ", ".join(session.organisations) + ".")
     if session.themes:
@@ -208,16 +209,11 @@ class ProgrammeEvents:
         venues = {v.id: v for v in doc.venues}
         self._sessions = [(s, _session_event(doc, s, host, venues))
                           for s in _unique_sessions(doc)]
-        # The programme's calendar is everyone's: its parallel sessions do not say
-        # "you were placed"; every other event is the very one the persons' calendars hold.
-        self._shared = [
-            replace(event, description=session_description(doc, s, host, placed=False))
-            if s.slot else event
-            for s, event in self._sessions]
 
     def programme(self) -> list[CalEvent]:
-        """Every session of the programme, as everyone may read it."""
-        return list(self._shared)
+        """Every session of the programme, as everyone may read it: the very events the
+        persons' calendars hold."""
+        return [event for _, event in self._sessions]
 
     def person(self, person: m.Participant, placed: Iterable[str], token: str) -> list[CalEvent]:
         """One participant's calendar: plenary sessions, their placed sessions, travel, stay.
