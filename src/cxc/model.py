@@ -8,7 +8,7 @@ knowing where they came from. (The rules ask the store in SQL instead.)
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property
 from typing import Protocol, TypeVar
@@ -282,6 +282,8 @@ class PartnershipDoc:
     partners: tuple[Partner, ...] = ()
     targets: tuple[Target, ...] = ()
     activities: tuple[Activity, ...] = ()
+    sha256: str | None = field(default=None, compare=False, repr=False)
+    """Of the file's bytes, as read (None for a document not read from a file)."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,8 @@ class ProgrammeDoc:
     venues: tuple[Venue, ...] = ()
     sessions: tuple[Session, ...] = ()
     participants: tuple[Participant, ...] = ()
+    sha256: str | None = field(default=None, compare=False, repr=False)
+    """Of the file's bytes, as read (None for a document read back from the store)."""
 
     def seat_holders(self, admitted: Iterable[str] = ()) -> tuple[Participant, ...]:
         """The participants who take a seat: registered, or waitlisted and in ``admitted``
@@ -303,6 +307,18 @@ class ProgrammeDoc:
 
 
 Document = PartnershipDoc | ProgrammeDoc
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A file whose bytes hash to what the store holds for it: not parsed again."""
+
+    file: str
+    sha256: str
+
+
+FileRead = Document | Unchanged
+"""What reading a file gives a load: its document, or word that the store has it already."""
 
 
 def session_capacity(session: Session, venues: Mapping[str, Venue]) -> int | None:

@@ -194,8 +194,8 @@ def _load(ctx: typer.Context, paths: list[Path]) -> Any:
     settings = _settings(ctx)
     found = find_files(paths, settings.db)  # before any store exists: a wrong path leaves none
     with _progress("loading") as progress:
-        return store.load_into(settings.db, lambda: found.documents(progress), found.displays,
-                               found.mirrored, **settings.store_options())
+        return store.load_into(settings.db, lambda known: found.documents(progress, known),
+                               found.displays, found.mirrored, **settings.store_options())
 
 
 @app.command(epilog=_epilog("cxc load programmes/", "cxc load --db demo.db partnership.yaml "

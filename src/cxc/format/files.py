@@ -3,13 +3,13 @@ store's own folder where they lie under it (a project copied with its store keep
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cxc.errors import UsageError
 from cxc.format import loader
-from cxc.model import Document
+from cxc.model import FileRead
 from cxc.progress import Progress, no_progress
 
 
@@ -45,9 +45,13 @@ class InputFiles:
     mirrored: list[Path]
     """The folders named: the store holds exactly the files under them after the load."""
 
-    def documents(self, progress: Progress = no_progress) -> Iterator[Document]:
-        """Each file's document in turn; FormatError, at the end, carries every problem of every file."""
-        return loader.read_documents(self.paths, progress, self.keys)
+    def documents(self, progress: Progress = no_progress,
+                  known: Mapping[str, str] | None = None) -> Iterator[FileRead]:
+        """Each file's document in turn; FormatError, at the end, carries every problem of every file.
+
+        ``known``: store key -> sha256 of what the store holds; those files unchanged are not
+        parsed (see :func:`loader.read_documents`)."""
+        return loader.read_documents(self.paths, progress, self.keys, known)
 
 
 def find_files(paths: Sequence[Path], store_file: Path = Path("cxc.db")) -> InputFiles:

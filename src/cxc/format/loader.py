@@ -8,8 +8,10 @@ not exist, a quota exceeded) is left to the rules.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -22,15 +24,17 @@ from cxc.format.countries import EU_ALIASES, EUROPE, ISO_COUNTRIES
 from cxc.format.definition import YEARS
 from cxc.format.yamlnodes import (
     NULL_TAG,
+    decode,
     describe,
     is_mapping,
     is_null,
     is_scalar,
     is_sequence,
     kind,
+    parse_text,
     place,
     quoted,
-    read_document,
+    read_raw,
 )
 from cxc.progress import Progress, no_progress
 
@@ -83,19 +87,23 @@ def display_name(path: Path) -> str:
 
 def read_documents(
     paths: Sequence[Path], progress: Progress = no_progress,
-    keys: Mapping[Path, str] | None = None,
-) -> Iterator[m.Document]:
+    keys: Mapping[Path, str] | None = None, known: Mapping[str, str] | None = None,
+) -> Iterator[m.FileRead]:
     """Each file's document in turn, while every file so far is well formed.
 
     After a broken file the others are still read, for their problems, but no
     longer yielded; at the end one FormatError carries the problems of all files.
     ``progress`` hears (files read, files in all) after each file. ``keys`` names each
-    path as the store does (default: its absolute path).
+    path as the store does (default: its absolute path). ``known`` maps a key to the
+    sha256 of the bytes the store last loaded from it: a file whose bytes still hash to
+    it is not parsed, and comes as :class:`~cxc.model.Unchanged` (a new mtime alone is no
+    change).
     """
     problems: list[Problem] = []
     for count, path in enumerate(paths, 1):
+        key = (keys.get(path) if keys else None) or str(path.resolve())
         try:
-            document = read_file(path, keys.get(path) if keys else None)
+            document = read_file(path, key, known or {})
         except FormatError as exc:
             problems.extend(exc.problems)
         else:
@@ -106,10 +114,18 @@ def read_documents(
         raise FormatError(problems)
 
 
-def read_file(path: Path, key: str | None = None) -> m.Document:
+def read_file(path: Path, key: str | None = None,
+              known: Mapping[str, str] | None = None) -> m.FileRead:
+    """One file's document (with the sha256 of its bytes), or Unchanged when ``known``
+    holds that sha256 for its ``key``."""
     display = display_name(path)
-    root = read_document(path, display)
-    return parse_document(root, display, key or str(path.resolve()))
+    file_id = key or str(path.resolve())
+    raw = read_raw(path, display)
+    digest = hashlib.sha256(raw).hexdigest()
+    if known and known.get(file_id) == digest:
+        return m.Unchanged(file_id, digest)
+    document = parse_document(parse_text(decode(raw, display), display), display, file_id)
+    return replace(document, sha256=digest)
 
 
 def parse_document(root: Node | None, display: str, file_id: str) -> m.Document:

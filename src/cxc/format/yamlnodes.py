@@ -95,6 +95,11 @@ def read_document(path: Path, display: str) -> Node | None:
 
     Raises :class:`FormatError` naming the file (and line, where the parser has one).
     """
+    return parse_text(decode(read_raw(path, display), display), display)
+
+
+def read_raw(path: Path, display: str) -> bytes:
+    """The bytes of one YAML file; :class:`FormatError` for one too large or unreadable."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -103,10 +108,9 @@ def read_document(path: Path, display: str) -> Node | None:
         raise FormatError([Problem(
             display, f"file is {size:,} bytes; the largest accepted is {MAX_FILE_BYTES:,}")])
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise FormatError([Problem(display, f"cannot read: {exc.strerror or exc}")]) from None
-    return parse_text(decode(raw, display), display)
 
 
 def decode(raw: bytes, display: str) -> str:

@@ -374,6 +374,42 @@ def plan_programme(
     return ProgrammePlan(programme, tuple(placements), tuple(moves), tuple(findings), fills)
 
 
+def kept_plan(
+    doc: ProgrammeDoc, previous: Mapping[tuple[str, str], str]
+) -> ProgrammePlan | None:
+    """The plan :func:`plan_programme` gives when ``previous`` already seats everyone, read
+    off ``previous`` without solving; None when it does not (then solve).
+
+    Previous placements that place every person of every slot, in one of its sessions, within
+    its capacities and fixed choices, are what the solver returns: placing everyone and
+    keeping everyone come first in its order (goals a and b), and only one placement keeps
+    everyone. Nobody moves and no slot is infeasible.
+    """
+    programme = doc.programme.id
+    venues = {v.id: v for v in doc.venues}
+    sessions = _distinct_sessions(doc.sessions)
+    participants = _distinct_participants(doc.participants)
+    before = {(slot, identity_key(email)): s for (slot, email), s in previous.items()}
+    slots = slots_of(sessions)
+    if len(before) != len(slots) * len(participants):
+        return None
+    placements: list[Placement] = []
+    for slot, slot_sessions in slots.items():
+        options, people = _slot_view(slot, slot_sessions, participants, venues, before)
+        seats = dict.fromkeys((o.id for o in options), 0)
+        for person in people:
+            if person.previous not in seats or (
+                    person.choices and person.previous not in person.choices):
+                return None
+            seats[person.previous] += 1
+            placements.append(Placement(programme, slot, person.previous, person.email))
+        if any(o.capacity is not None and seats[o.id] > o.capacity for o in options):
+            return None
+    placements.sort(key=lambda p: (p.slot, p.session, p.email))
+    fills = _fills(sessions, participants, placements, venues)
+    return ProgrammePlan(programme, tuple(placements), (), (), fills)
+
+
 def _slot_view(
     slot: str,
     slot_sessions: Sequence[Session],

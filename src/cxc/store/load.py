@@ -42,30 +42,35 @@ class LoadSummary:
     """Files loaded before from under a mirrored folder that are no longer there."""
 
 
-def load_into(path: Path, documents: Callable[[], Iterable[m.Document]],
+Documents = Iterable[m.FileRead] | Callable[[Mapping[str, str]], Iterable[m.FileRead]]
+"""What a load reads: the documents, or a function of what the store holds (file key ->
+sha256 of its bytes) that gives them, skipping the files whose bytes did not change."""
+
+
+def load_into(path: Path, documents: Callable[[Mapping[str, str]], Iterable[m.FileRead]],
               displays: Mapping[str, str], mirrored: Iterable[Path] = (),
               busy_timeout_s: float = BUSY_TIMEOUT_S) -> LoadSummary:
-    """Load ``documents()`` into the store at ``path``, creating the store if need be.
+    """Load ``documents(known)`` into the store at ``path``, creating the store if need be.
 
     A new store is built aside, under a hidden name, and linked into place once its
     first load has committed: a failed first load leaves no store behind, and no
     other cxc ever opens a store that is about to vanish.
     """
     if path.exists():
-        return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays,
+        return load(open_store(path, busy_timeout_s=busy_timeout_s), documents, displays,
                     mirrored)
     staged = _staged_store(path)
     try:
         db = open_store(staged)
         try:
-            summary = load(db, documents(), displays, mirrored, root=store_root(path))
+            summary = load(db, documents, displays, mirrored, root=store_root(path))
             _checkpoint(db)
         finally:
             db.conn.close()
         try:
             os.link(staged, path)
         except OSError:  # another cxc created the store meanwhile, or this disk has no links
-            return load(open_store(path, busy_timeout_s=busy_timeout_s), documents(), displays,
+            return load(open_store(path, busy_timeout_s=busy_timeout_s), documents, displays,
                         mirrored)
     finally:
         for suffix in ("", "-wal", "-shm"):
@@ -90,7 +95,7 @@ def _checkpoint(db: sqlite_utils.Database) -> None:
         raise StoreError(f"{db_path(db)}: the new store could not be completed")
 
 
-def load(db: sqlite_utils.Database, documents: Iterable[m.Document],
+def load(db: sqlite_utils.Database, documents: Documents,
          displays: Mapping[str, str], mirrored: Iterable[Path] = (),
          root: Path | None = None) -> LoadSummary:
     """Replace what each document's file defined, all in one transaction.
@@ -98,7 +103,10 @@ def load(db: sqlite_utils.Database, documents: Iterable[m.Document],
     Each document is written as it comes: a whole data set is never in memory at once.
     Each folder of ``mirrored`` is mirrored: a file loaded from under it before that is
     not among ``documents`` now is dropped. ``root`` is the store's folder (default: where
-    the store's file is), against which relative file keys are read.
+    the store's file is), against which relative file keys are read. When ``documents``
+    is a function, it is given the sha256 the store holds for each file, read inside the
+    load's transaction: a file that comes back :class:`~cxc.model.Unchanged` keeps its rows
+    as they are (already anonymised for the forgotten) and counts as loaded.
     """
     root = root or store_root(db_path(db))
     # Each file read is a graph of thousands of nodes, which the cyclic collector would
@@ -109,6 +117,9 @@ def load(db: sqlite_utils.Database, documents: Iterable[m.Document],
     try:
         with write_transaction(db) as conn:
             writer = _Writer(conn, displays)
+            if callable(documents):
+                documents = documents(dict(conn.execute(
+                    "SELECT path, sha256 FROM files WHERE sha256 IS NOT NULL")))
             for document in documents:
                 writer.write(document)
             writer.finish(root, [folder.resolve() for folder in mirrored])
@@ -139,8 +150,11 @@ class _Writer:
         return LoadSummary(len(self.files), self.programmes, self.participants, self.sessions,
                            self.dropped)
 
-    def write(self, doc: m.Document) -> None:
+    def write(self, doc: m.FileRead) -> None:
         self.files.add(doc.file)
+        if isinstance(doc, m.Unchanged):
+            self._keep(doc.file)
+            return
         if isinstance(doc, m.PartnershipDoc):
             self._check_partnership(doc.partnership.id, doc.file)
         else:
@@ -151,8 +165,8 @@ class _Writer:
             return
         kind = "partnership" if isinstance(doc, m.PartnershipDoc) else "programme"
         self.conn.execute("DELETE FROM files WHERE path = ?", (doc.file,))
-        self.conn.execute("INSERT INTO files (path, display, kind) VALUES (?, ?, ?)",
-                          (doc.file, self.displays.get(doc.file, doc.file), kind))
+        self.conn.execute("INSERT INTO files (path, display, kind, sha256) VALUES (?, ?, ?, ?)",
+                          (doc.file, self.displays.get(doc.file, doc.file), kind, doc.sha256))
         if isinstance(doc, m.PartnershipDoc):
             _insert_partnership(self.conn, doc)
             return
@@ -162,6 +176,21 @@ class _Writer:
         _insert_programme(self.conn, doc)
         self.conn.execute("UPDATE programmes SET data_hash = ? WHERE file = ?",
                           (data_hash(self.conn, doc.file), doc.file))
+
+    def _keep(self, file: str) -> None:
+        """A file whose bytes did not change: its rows stay; count it, check its partnership."""
+        display = self.displays.get(file, file)
+        self.conn.execute("UPDATE files SET display = ? WHERE path = ? AND display != ?",
+                          (display, file, display))
+        stored = self.conn.execute("SELECT id FROM partnership WHERE file = ?", (file,)).fetchone()
+        if stored is not None:
+            self._check_partnership(stored[0], file)
+            return
+        self.programmes += 1
+        self.participants += self.conn.execute(
+            "SELECT count(*) FROM registrations WHERE file = ?", (file,)).fetchone()[0]
+        self.sessions += self.conn.execute(
+            "SELECT count(*) FROM sessions WHERE file = ?", (file,)).fetchone()[0]
 
     def _check_partnership(self, new_id: str, file: str) -> None:
         """A store holds one partnership: refuse another id, in the files or in the store.

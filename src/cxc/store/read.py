@@ -137,30 +137,45 @@ def read_placements(db: sqlite_utils.Database,
 
 def save_plan(db: sqlite_utils.Database,
               placements: dict[str, Iterable[tuple[str, str, str]]],
-              made_from: Mapping[str, str]) -> None:
-    """Replace the stored plan: programme -> (slot, session, email) rows, and the
-    ``data_hash`` of the data each programme's plan was made from; others are dropped."""
+              made_from: Mapping[str, str], keep: Iterable[str] | None = None) -> None:
+    """Store the plans of the programmes of ``placements``: programme -> (slot, session,
+    email) rows, and the ``data_hash`` of the data each programme's plan was made from.
+
+    The stored plans of ``keep`` (default: none) not in ``placements`` stay as they are,
+    row for row; those of every other programme are dropped."""
     with write_transaction(db) as conn:
-        conn.execute("DELETE FROM placements")
+        _drop_others(conn, ("placements", "plans"), placements, keep)
         conn.executemany(
             "INSERT INTO placements (programme, slot, session, email) VALUES (?, ?, ?, ?)",
             [(programme, slot, session, email)
              for programme, rows in sorted(placements.items())
              for slot, session, email in rows])
-        conn.execute("DELETE FROM plans")
         conn.executemany("INSERT INTO plans (programme, data_hash) VALUES (?, ?)",
                          sorted(made_from.items()))
 
 
 def save_admissions(db: sqlite_utils.Database,
-                    admitted: Mapping[str, Iterable[str]]) -> None:
-    """Replace the stored admissions: programme -> the email keys of the waitlisted people
-    its plan admitted; other programmes' admissions are dropped, as their plans are."""
+                    admitted: Mapping[str, Iterable[str]], keep: Iterable[str] | None = None,
+                    ) -> None:
+    """Store the admissions of the programmes of ``admitted``: programme -> the email keys of
+    the waitlisted people its plan admitted. Those of ``keep`` (default: none) not in
+    ``admitted`` stay; other programmes' admissions are dropped, as their plans are."""
     with write_transaction(db) as conn:
-        conn.execute("DELETE FROM admissions")
+        _drop_others(conn, ("admissions",), admitted, keep)
         conn.executemany("INSERT OR IGNORE INTO admissions (programme, email) VALUES (?, ?)",
                          [(programme, email) for programme, emails in sorted(admitted.items())
                           for email in emails])
+
+
+def _drop_others(conn: sqlite3.Connection, tables: Iterable[str], replaced: Iterable[str],
+                 keep: Iterable[str] | None) -> None:
+    """Delete the rows of ``tables`` of the programmes ``replaced``, and of those not ``keep``."""
+    kept = json.dumps(sorted(set(keep or ())))
+    for table in tables:
+        conn.executemany(f"DELETE FROM {table} WHERE programme = ?",
+                         [(programme,) for programme in sorted(replaced)])
+        conn.execute(f"DELETE FROM {table} WHERE programme NOT IN "
+                     "(SELECT value FROM json_each(?))", (kept,))
 
 
 def read_admitted(db: sqlite_utils.Database, programme: str) -> frozenset[str]:
