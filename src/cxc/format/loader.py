@@ -114,6 +114,11 @@ def read_documents(
         raise FormatError(problems)
 
 
+READER_VERSION = b"cxc-reader-1\n"
+"""Mixed into a file's stored digest: raise it when the same bytes come to be read
+differently (a new key, another default), so that every file is read again once."""
+
+
 def read_file(path: Path, key: str | None = None,
               known: Mapping[str, str] | None = None) -> m.FileRead:
     """One file's document (with the sha256 of its bytes), or Unchanged when ``known``
@@ -121,7 +126,7 @@ def read_file(path: Path, key: str | None = None,
     display = display_name(path)
     file_id = key or str(path.resolve())
     raw = read_raw(path, display)
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = hashlib.sha256(READER_VERSION + raw).hexdigest()
     if known and known.get(file_id) == digest:
         return m.Unchanged(file_id, digest)
     document = parse_document(parse_text(decode(raw, display), display), display, file_id)

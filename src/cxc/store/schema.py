@@ -31,7 +31,7 @@ CREATE TABLE files (
     path TEXT PRIMARY KEY,              -- relative to the store's folder when under it, else absolute
     display TEXT NOT NULL,              -- the path as the user gave it
     kind TEXT NOT NULL CHECK (kind IN ('partnership', 'programme')),
-    sha256 TEXT                         -- of the file's bytes when it was loaded
+    sha256 TEXT                         -- of the reader version and the bytes last loaded
 );
 CREATE TABLE partnership (
     id TEXT NOT NULL,
