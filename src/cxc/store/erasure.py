@@ -101,7 +101,7 @@ def forget(db: sqlite_utils.Database, email: str,
             "interests = '[]', forgotten = 1 WHERE email = ?",
             (alias, alias, FORGOTTEN_NAME, key)).rowcount
         for table in ("travel_legs", "stays", "placements", "admissions", "sent_messages",
-                      "sent_events"):
+                      "sent_events", "feed_tokens"):
             conn.execute(f"DELETE FROM {table} WHERE email = ?", (key,))
         for file in files:  # a plan that was current stays current: the person only leaves it
             after = data_hash(conn, file)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from cxc.format.files import store_root
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x63786321
 """``PRAGMA application_id`` of a cxc store ("cxc!"): what tells it from another program's
 SQLite file, which cxc refuses and leaves byte for byte as it was."""
@@ -285,7 +285,13 @@ CREATE TABLE sent_events (
     PRIMARY KEY (programme, email, uid)
 );
 """
-SCHEMA = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3
+SCHEMA_4 = """
+CREATE TABLE feed_tokens (
+    email TEXT PRIMARY KEY,             -- identity key of the person's email
+    token TEXT NOT NULL UNIQUE          -- random (128 bits or more): their feed's file name, for ever
+);
+"""
+SCHEMA = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3 + SCHEMA_4
 """The schema of a new store (the latest)."""
 
 
@@ -388,7 +394,12 @@ def _migrate_2_to_3(conn: sqlite3.Connection, root: Path) -> None:
     _script(conn, SCHEMA_3)
 
 
-MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3]
+def _migrate_3_to_4(conn: sqlite3.Connection, root: Path) -> None:
+    """Schema 4: each person's feed token, the name of their `export --feeds` calendar."""
+    _script(conn, SCHEMA_4)
+
+
+MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4]
 """MIGRATIONS[n - 1] takes a store from schema n to n + 1; a new store gets the latest at once."""
 
 
