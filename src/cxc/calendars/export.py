@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from cxc import model as m
-from cxc.calendars import ics, itinerary
+from cxc.calendars import feeds, ics, itinerary
 from cxc.csvcells import cell_text, safe_cell
 from cxc.errors import ExportError, UsageError
 from cxc.plan.ready import check_ready
@@ -73,6 +73,7 @@ class ExportSummary:
     pages: int
     cancelled_events: int
     out: Path
+    feeds: int = 0
 
 
 def slugify(name: str) -> str:
@@ -217,14 +218,16 @@ def _make_private_dirs(folder: Path) -> None:
 
 
 def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
-                 now: datetime | None = None, progress: Progress = no_progress) -> ExportSummary:
+                 now: datetime | None = None, progress: Progress = no_progress,
+                 with_feeds: bool = False) -> ExportSummary:
     """Write every programme's calendars and itineraries, then remember what was sent.
 
     Refuses (NotReady, nothing written) when a programme to write has errors or a plan
     that is missing or out of date. Programmes are read, exported and let go one at a
     time, and what was sent waits in temporary tables on disk: memory stays that of one
     programme at any scale. ``progress`` hears (programmes exported, programmes to
-    export) after each.
+    export) after each. ``with_feeds`` also writes each person's feed across programmes
+    (:mod:`cxc.calendars.feeds`), from the history as this export leaves it.
     """
     with read_snapshot(db.conn):  # before anything is written or locked
         check_ready(db, [programme] if programme else None)
@@ -239,10 +242,11 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
                 progress(count, len(files))
             for pid in vanished:
                 exporter.vanished(pid)
+        written_feeds = feeds.write_feeds(db, exporter._write) if with_feeds else 0
         exporter.writer.sync()  # before the store says the files were sent
         sent.remember(exporter.record)
     return ExportSummary(len(files) + len(vanished), len(sent), exporter.pages,
-                         exporter.cancelled, out)
+                         exporter.cancelled, out, written_feeds)
 
 
 @dataclass(frozen=True)
@@ -631,7 +635,7 @@ def calendar_history(db: sqlite_utils.Database,
 
 def erase_person_files(files: list[PersonFile], key: str) -> int:
     """Remove what exports wrote for one person (``key``: their email's identity key), and
-    their row from each ``participants.csv`` beside those files: `cxc forget`, which holds
+    their row from each ``participants.csv`` beside those files (and from ``feeds/index.csv``): `cxc forget`, which holds
     :func:`exports_held` meanwhile."""
     removed = 0
     for file in files:
@@ -644,7 +648,8 @@ def erase_person_files(files: list[PersonFile], key: str) -> int:
             raise ExportError(f"{file.folder / file.path}: cannot remove: "
                               f"{exc.strerror or exc}") from None
     for folder, pid in sorted({(f.folder, f.programme) for f in files}):
-        listing = folder / pid / "participants.csv"
+        relative = feeds.INDEX if pid == feeds.FEED_PROGRAMME else f"{pid}/participants.csv"
+        listing = folder / relative
         try:
             text = listing.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -657,6 +662,5 @@ def erase_person_files(files: list[PersonFile], key: str) -> int:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\r\n").writerows(kept)
             with _exclusive(folder) as temp:
-                AtomicWriter(folder, temp).write(f"{pid}/participants.csv",
-                                                 buffer.getvalue().encode())
+                AtomicWriter(folder, temp).write(relative, buffer.getvalue().encode())
     return removed

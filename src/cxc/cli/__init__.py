@@ -285,7 +285,7 @@ def plan(
 
 
 @app.command(epilog=_epilog("cxc export --out out/", "cxc export --db demo.db --out out/ "
-                             "--programme cxc-2024-lille",
+                             "--programme cxc-2024-lille", "cxc export --out out/ --feeds",
                              codes="Exit codes: 0 written; 1 a programme has errors or needs "
                                    "`cxc plan` first (nothing written); 2 the command could "
                                    "not run."))
@@ -295,6 +295,9 @@ def export(
         "--out", "-o", metavar="DIR", help="Folder to write calendars and itineraries into.")],
     programme: Annotated[str | None, typer.Option(
         "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    feeds: Annotated[bool, typer.Option(
+        "--feeds", help="Also write DIR/feeds/<token>.ics, each person's calendar across all "
+                        "programmes, and DIR/feeds/index.csv (email, name, token, file).")] = False,
     db: DbOption = None,
 ) -> None:
     """Write each programme's calendar and every participant's .ics and printable itinerary."""
@@ -303,11 +306,13 @@ def export(
 
     store_db = _open(ctx, create=False)
     with _progress("exporting") as progress:
-        summary = export_store(store_db, out, programme, now=_source_date(), progress=progress)
+        summary = export_store(store_db, out, programme, now=_source_date(), progress=progress,
+                               with_feeds=feeds)
     _err_console().print(
         f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}: "
         f"{summary.calendars} calendars, {summary.pages} itineraries"
         + (f", {summary.cancelled_events} cancelled events" if summary.cancelled_events else "")
+        + (f", {summary.feeds} feed{'s' * (summary.feeds != 1)}" if feeds else "")
         + f" into {summary.out}")
 
 
