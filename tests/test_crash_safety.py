@@ -273,8 +273,13 @@ def export_case(tmp_path_factory: pytest.TempPathFactory) -> ExportCase:
 
 
 def _stored(db: Path) -> Dump:
-    """The store's tables but the names of its export folders (each trial has its own)."""
-    return {table: rows for table, rows in canonical(db).items() if table != "export_folders"}
+    """The store's tables but the names of its export folders (each trial has its own) and
+    the fingerprints kept per folder (they name it, and hold its files' times): whether the
+    fingerprints are there, one per programme exported, is kept."""
+    dump = {table: rows for table, rows in canonical(db).items() if table != "export_folders"}
+    dump["meta"] = sorted(((key.split(":")[-1], "") if str(key).startswith("export:")
+                           else (key, value) for key, value in dump["meta"]), key=repr)
+    return dump
 
 
 def test_a_killed_export_leaves_every_file_old_or_new_and_hides_the_unfinished(

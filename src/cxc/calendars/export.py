@@ -25,6 +25,7 @@ SEQUENCE of an event two contents).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import re
@@ -39,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from cxc import __version__
 from cxc import model as m
 from cxc.calendars import feeds, ics, itinerary
 from cxc.csvcells import cell_text, safe_cell
@@ -74,6 +76,8 @@ class ExportSummary:
     cancelled_events: int
     out: Path
     feeds: int = 0
+    unchanged: int = 0
+    """Programmes not rebuilt: as at the last export to this folder (counted in programmes)."""
 
 
 def slugify(name: str) -> str:
@@ -237,16 +241,138 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
             exporter = _Exporter(db, AtomicWriter(out, temp), sent, now or datetime.now(UTC),
                                  read_partners(db))
             files, vanished = _programmes_to_export(db, programme, exporter)
-            for count, doc in enumerate(read_programmes(db, files), 1):
+            inputs = {file: _inputs_digest(db.conn, file) for file in files}
+            stale = _stale(db.conn, exporter.folder, out, files, inputs)
+            for count, doc in enumerate(read_programmes(db, stale), 1):
                 exporter.programme(doc)
-                progress(count, len(files))
+                progress(count, len(stale))
             for pid in vanished:
                 exporter.vanished(pid)
         written_feeds = feeds.write_feeds(db, exporter._write) if with_feeds else 0
         exporter.writer.sync()  # before the store says the files were sent
-        sent.remember(exporter.record)
+
+        def record(conn: sqlite3.Connection) -> None:
+            exporter.record(conn)
+            _remember_fingerprints(conn, exporter.folder, out,
+                                   {file: inputs[file] for file in stale})
+
+        sent.remember(record)
     return ExportSummary(len(files) + len(vanished), len(sent), exporter.pages,
-                         exporter.cancelled, out, written_feeds)
+                         exporter.cancelled, out, written_feeds, len(files) - len(stale))
+
+
+EXPORT_VERSION = "1"
+"""Raise it when the same store would export other bytes (a new field, another layout): every
+programme is then rebuilt once, whatever its fingerprint says."""
+
+
+def _inputs_digest(conn: sqlite3.Connection, file: str) -> tuple[str, str]:
+    """(programme id, digest of what its export is made from in the store: its data, its
+    plan, its host's row, and the code), read in the export's snapshot."""
+    digest = hashlib.sha256(f"cxc {__version__} export {EXPORT_VERSION}\n".encode())
+    pid, data, host = conn.execute(
+        "SELECT id, data_hash, host FROM programmes WHERE file = ?", (file,)).fetchone()
+    for part in (
+            [pid, data],
+            conn.execute("SELECT data_hash FROM plans WHERE programme = ?", (pid,)).fetchall(),
+            conn.execute("SELECT group_concat(slot || char(31) || session || char(31) || email, "
+                         "char(30)) FROM (SELECT slot, session, email FROM placements "
+                         "WHERE programme = ? ORDER BY slot, email)", (pid,)).fetchall(),
+            conn.execute("SELECT group_concat(email, char(30)) FROM (SELECT email FROM "
+                         "admissions WHERE programme = ? ORDER BY email)", (pid,)).fetchall(),
+            conn.execute("SELECT id, name, country, city, timezone, contact_name, contact_email, "
+                         "contact_phone FROM partners WHERE file = (SELECT min(file) FROM "
+                         "partnership) AND id = ? ORDER BY rowid", (host,)).fetchall()):
+        digest.update(repr(part).encode() + b"\n")
+    return pid, digest.hexdigest()
+
+
+def _history_digest(conn: sqlite3.Connection, pid: str, file: str) -> str:
+    """A digest of what the store remembers having sent of programme ``pid`` (its calendars
+    and their events, in any folder) and of the file names of its people."""
+    digest = hashlib.sha256()
+    span = (f"{pid}/", f"{pid}0")  # calendar keys are `<programme>/...`, as calendar_history
+    for part in (
+            conn.execute(
+                "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
+                "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT * FROM "
+                "exported_events WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
+                span).fetchall(),
+            conn.execute("SELECT calendar, programme, path, email, name FROM exported_calendars "
+                         "WHERE calendar >= ? AND calendar < ? ORDER BY calendar",
+                         span).fetchall(),
+            conn.execute("SELECT group_concat(slug || char(31) || person, char(30)) FROM ("
+                         "SELECT slug, person FROM person_slugs WHERE person IN (SELECT email "
+                         "FROM registrations WHERE file = ?) ORDER BY slug)",
+                         (file,)).fetchall()):
+        digest.update(repr(part).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _fingerprint_key(folder: str, pid: str) -> str:
+    return f"export:{folder}:{pid}"
+
+
+def _files_digest(out: Path, paths: list[str]) -> str | None:
+    """A digest of the size, time and mode of each file, or None when one is missing."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        try:
+            info = os.lstat(out / path)
+        except OSError:
+            return None
+        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n".encode())
+    return digest.hexdigest()
+
+
+def _folder_files(conn: sqlite3.Connection, folder: str) -> dict[str, list[str]]:
+    """Programme -> the files exports recorded writing for it into ``folder``."""
+    out: dict[str, list[str]] = {}
+    for pid, path in conn.execute(
+            "SELECT x.programme, x.path FROM exported_files x JOIN export_folders f "
+            "ON f.id = x.folder WHERE f.path = ?", (folder,)):
+        out.setdefault(pid, []).append(path)
+    return out
+
+
+def _stale(conn: sqlite3.Connection, folder: str, out: Path, files: list[str],
+           inputs: dict[str, tuple[str, str]]) -> list[str]:
+    """The programme files of ``files`` to rebuild: all but those whose fingerprint is the one
+    stored for ``folder`` at their last export there, with every file of theirs as left."""
+    stored = dict(conn.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+                               (f"export:{folder}:", f"export:{folder};")).fetchall())
+    if not stored:
+        return files
+    written = _folder_files(conn, folder)
+    stale = []
+    for file in files:
+        pid, digest = inputs[file]
+        value = stored.get(_fingerprint_key(folder, pid))
+        paths = written.get(pid)
+        if value is None or not paths or value != _fingerprint_value(
+                digest, _history_digest(conn, pid, file), _files_digest(out, paths)):
+            stale.append(file)
+    return stale
+
+
+def _fingerprint_value(inputs: str, history: str, files: str | None) -> str | None:
+    return None if files is None else f"{inputs} {history} {files}"
+
+
+def _remember_fingerprints(conn: sqlite3.Connection, folder: str, out: Path,
+                           inputs: dict[str, tuple[str, str]]) -> None:
+    """Store, with the history, the fingerprint of each programme just exported into
+    ``folder``: its inputs as read, its history as now recorded, its files as now on disk."""
+    written = _folder_files(conn, folder)
+    for file, (pid, digest) in inputs.items():
+        key = _fingerprint_key(folder, pid)
+        value = _fingerprint_value(digest, _history_digest(conn, pid, file),
+                                   _files_digest(out, written.get(pid, [])))
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                         "DO UPDATE SET value = excluded.value", (key, value))
 
 
 @dataclass(frozen=True)
@@ -471,9 +597,8 @@ class _Sent:
 
     def remember(self, record: Callable[[sqlite3.Connection], None]) -> None:
         """Replace the history of every calendar sent, and ``record`` the rest, in one
-        transaction."""
+        transaction (``record`` last: it sees the new history)."""
         with write_transaction(self.db) as conn:
-            record(conn)
             conn.execute("DELETE FROM exported_events WHERE calendar IN "
                          "(SELECT calendar FROM temp.sent_calendars)")
             conn.execute("INSERT INTO exported_events SELECT * FROM temp.sent_events "
@@ -484,6 +609,7 @@ class _Sent:
                 "WHERE true ON CONFLICT (calendar) DO UPDATE SET programme = "
                 "excluded.programme, path = excluded.path, email = excluded.email, "
                 "name = excluded.name")
+            record(conn)
 
 
 @contextmanager

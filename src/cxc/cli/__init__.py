@@ -309,7 +309,8 @@ def export(
         summary = export_store(store_db, out, programme, now=_source_date(), progress=progress,
                                with_feeds=feeds)
     _err_console().print(
-        f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}: "
+        f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}"
+        + (f" ({summary.unchanged} unchanged)" if summary.unchanged else "") + ": "
         f"{summary.calendars} calendars, {summary.pages} itineraries"
         + (f", {summary.cancelled_events} cancelled events" if summary.cancelled_events else "")
         + (f", {summary.feeds} feed{'s' * (summary.feeds != 1)}" if feeds else "")

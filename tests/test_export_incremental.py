@@ -1,0 +1,186 @@
+"""Export rebuilds only what changed (issue 17, item 3): a programme whose data, plan, host
+and export history are as at the last export to that folder, and whose files are still
+there, is not read, encoded or written again."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Runner
+from store_helpers import generate
+
+from cxc.calendars import export
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(tmp_path_factory.mktemp("data") / "data", 6, 300, 7)
+
+
+@pytest.fixture
+def folder(dataset: Path, workdir: Path) -> Path:
+    copy = workdir / "data"
+    for path in dataset.rglob("*.yaml"):
+        target = copy / path.relative_to(dataset)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return copy
+
+
+def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The id of every programme `_Exporter.programme` builds from now on."""
+    calls: list[str] = []
+    real = export._Exporter.programme
+
+    def counted(self: Any, doc: Any) -> None:
+        calls.append(doc.programme.id)
+        real(self, doc)
+
+    monkeypatch.setattr(export._Exporter, "programme", counted)
+    return calls
+
+
+def files(out: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file export wrote into ``out`` (not cxc's own folder): mtime and bytes."""
+    return {str(p.relative_to(out)): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(out.rglob("*")) if p.is_file() and ".cxc" not in p.parts}
+
+
+def file_of(folder: Path, pid: str) -> Path:
+    (path,) = folder.glob(f"programmes/*/{pid}.yaml")
+    return path
+
+
+def ok(result: Any) -> Any:
+    assert result.code == 0, result.output
+    return result
+
+
+def exported(run: Runner, folder: Path, monkeypatch: pytest.MonkeyPatch,
+             ) -> tuple[list[str], dict[str, tuple[int, bytes]]]:
+    """Plan ``folder`` and export it into ``out`` once: the calls to come (after the ids this
+    first export built), and the files it wrote."""
+    ok(run("plan", folder, "--format", "json"))
+    calls = built(monkeypatch)
+    ok(run("export", "--out", "out"))
+    first = sorted(calls)
+    assert len(first) >= 4
+    calls.clear()
+    calls.extend(first)
+    return calls, files(Path("out"))
+
+
+def changed(before: dict[str, tuple[int, bytes]], after: dict[str, tuple[int, bytes]],
+            ) -> set[str]:
+    """The programmes (first part of the path) of files added, removed or rewritten."""
+    return {path.split("/")[0] for path in before.keys() | after.keys()
+            if before.get(path) != after.get(path)}
+
+
+def test_an_unchanged_store_is_not_rebuilt_and_no_file_is_touched(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, before = exported(run, folder, monkeypatch)
+    ids = list(calls)
+    calls.clear()
+
+    again = ok(run("export", "--out", "out"))
+
+    assert calls == []
+    assert files(Path("out")) == before
+    assert f"({len(ids)} unchanged)" in again.stderr, again.stderr
+
+
+def test_one_changed_programme_is_the_only_one_rebuilt_and_rewritten(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, before = exported(run, folder, monkeypatch)
+    ids = list(calls)
+    calls.clear()
+    pid = ids[2]
+    path = file_of(folder, pid)
+    text = path.read_text(encoding="utf-8")
+    moved = re.sub(r"(\n  start: \d{4}-\d\d-\d\d) 09:00", r"\1 09:15", text, count=1)
+    assert moved != text
+    path.write_text(moved, encoding="utf-8")
+    ok(run("plan", folder, "--format", "json"))
+
+    again = ok(run("export", "--out", "out"))
+
+    assert calls == [pid]
+    after = files(Path("out"))
+    assert changed(before, after) == {pid}
+    assert f"({len(ids) - 1} unchanged)" in again.stderr, again.stderr
+    calls.clear()
+    ok(run("export", "--out", "out"))  # and now it is as exported
+    assert calls == []
+    assert files(Path("out")) == after
+
+
+def test_a_deleted_or_altered_file_rebuilds_its_programme(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, before = exported(run, folder, monkeypatch)
+    first, second = calls[:2]
+    calls.clear()
+    page = sorted(Path("out", first, "participants").glob("*.html"))[0]
+    page.unlink()
+    calendar = Path("out", second, "programme.ics")
+    calendar.write_bytes(calendar.read_bytes() + b"\r\n")
+
+    ok(run("export", "--out", "out"))
+
+    assert calls == [first, second]
+    after = files(Path("out"))
+    assert after.keys() == before.keys()
+    assert {p: b for p, (_, b) in after.items()} == {p: b for p, (_, b) in before.items()}
+    assert changed(before, after) == {first, second}
+
+
+def test_a_new_folder_gets_everything(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, before = exported(run, folder, monkeypatch)
+    ids = list(calls)
+    calls.clear()
+
+    ok(run("export", "--out", "elsewhere"))
+
+    assert sorted(calls) == ids
+    assert {p: b for p, (_, b) in files(Path("elsewhere")).items()} == {
+        p: b for p, (_, b) in before.items()}
+    calls.clear()
+    ok(run("export", "--out", "out"))  # the same history: the first folder is still current
+    assert calls == []
+
+
+def test_a_host_contact_change_rebuilds_that_hosts_programmes(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, before = exported(run, folder, monkeypatch)
+    with sqlite3.connect(db) as conn:
+        hosts = {pid: host for pid, host in conn.execute("SELECT id, host FROM programmes")
+                 if pid in calls}
+    calls.clear()
+    host = hosts[sorted(hosts)[0]]
+    partnership = folder / "partnership.yaml"
+    text = partnership.read_text(encoding="utf-8")
+    edited = text.replace(f"desk@{host}.example", f"office@{host}.example")
+    assert edited.count(f"office@{host}.example") == 1
+    partnership.write_text(edited, encoding="utf-8")
+    ok(run("plan", folder, "--format", "json"))
+
+    ok(run("export", "--out", "out"))
+
+    hosted = sorted(pid for pid, h in hosts.items() if h == host)
+    assert sorted(calls) == hosted
+    assert changed(before, files(Path("out"))) == set(hosted)
+    assert len(hosted) < len(hosts)
+
+
+def test_the_fingerprint_is_kept_in_meta_per_folder_and_programme(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, _ = exported(run, folder, monkeypatch)
+    with sqlite3.connect(db) as conn:
+        keys = [k for (k,) in conn.execute(
+            "SELECT key FROM meta WHERE key LIKE 'export:%' ORDER BY key")]
+    assert keys == [f"export:out:{pid}" for pid in calls]
