@@ -305,3 +305,33 @@ def test_a_cancelled_programme_sends_its_cancellation_once_to_whoever_was_sent_i
         assert data.count(b"BEGIN:VEVENT") == data.count(b"STATUS:CANCELLED") > 0
     assert _send(run, server).code == 0
     assert inbox.take() == {}
+
+
+def test_names_and_titles_in_greek_and_with_quotes_reach_the_person_readable(
+        run: Runner, planned: Callable[[str], None], smtp: tuple[Inbox, str]) -> None:
+    inbox, server = smtp
+    greek = edit(PROGRAMME, "name: Ana Garcia", 'name: Ελένη "Lena" Παπαδοπούλου')
+    planned(edit(greek, "title: Digital health in the Hauts-de-France",
+                 'title: "Santé numérique: «les Hauts-de-France»"'))
+    assert _send(run, server).code == 0
+    message = inbox.take()["ana.garcia@example.com"]
+    (to,) = message["To"].addresses
+    assert to.display_name == 'Ελένη "Lena" Παπαδοπούλου'
+    assert "Santé numérique: «les Hauts-de-France»" in str(message["Subject"])
+    text, page = _bodies(message)
+    assert "Ελένη" in text and "Ελένη" in page
+
+
+def test_pause_waits_between_two_messages_for_servers_that_throttle(
+        run: Runner, planned: Callable[[str], None], smtp: tuple[Inbox, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    inbox, server = smtp
+    planned(PROGRAMME)
+    waited: list[float] = []
+    monkeypatch.setattr(time, "sleep", waited.append)
+    result = _send(run, server, "--pause", "0.5")
+    assert result.code == 0, result.output
+    assert len(inbox.take()) == 6
+    assert waited == [0.5] * 5  # between messages, not before the first

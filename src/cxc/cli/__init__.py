@@ -558,6 +558,9 @@ def send(
     user: Annotated[str | None, typer.Option(
         "--user", metavar="NAME",
         help="Log in as NAME; the password comes from env CXC_SMTP_PASSWORD.")] = None,
+    pause: Annotated[float, typer.Option(
+        "--pause", metavar="SECONDS", min=0,
+        help="Wait SECONDS between two messages, for servers that throttle.")] = 0.0,
     db: DbOption = None,
 ) -> None:
     """Send each person whose itinerary changed their itinerary, calendar and what changed."""
@@ -569,7 +572,8 @@ def send(
     if (smtp is None) == (outbox is None):
         raise UsageError("give --smtp HOST[:PORT] to send, or --outbox DIR to write the "
                          "messages for review (one of them)")
-    server = Smtp.parse(smtp, starttls=starttls, use_ssl=use_ssl, user=user) if smtp else None
+    server = (Smtp.parse(smtp, starttls=starttls, use_ssl=use_ssl, user=user, pause=pause)
+              if smtp else None)
     store_db = _open(ctx, create=False)
     summary = send_messages(store_db, sender, smtp=server, outbox=outbox, programme=programme,
                             every_holder=every_holder, now=_source_date())

@@ -14,6 +14,7 @@ import html
 import os
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -47,10 +48,12 @@ class Smtp:
     """``none``, ``starttls`` or ``ssl``."""
     user: str | None = None
     timeout: float = TIMEOUT_S
+    pause: float = 0.0
+    """Seconds to wait between two messages, for servers that throttle."""
 
     @classmethod
     def parse(cls, spec: str, *, starttls: bool = False, use_ssl: bool = False,
-              user: str | None = None) -> Smtp:
+              user: str | None = None, pause: float = 0.0) -> Smtp:
         if starttls and use_ssl:
             raise UsageError("--starttls and --ssl exclude each other; choose one")
         host, sep, port = spec.rpartition(":") if ":" in spec else (spec, "", "")
@@ -58,7 +61,7 @@ class Smtp:
             raise UsageError(f"--smtp {spec}: expected HOST or HOST:PORT")
         security = "ssl" if use_ssl else "starttls" if starttls else "none"
         default = {"ssl": 465, "starttls": 587, "none": 25}[security]
-        return cls(host, int(port) if port else default, security, user)
+        return cls(host, int(port) if port else default, security, user, pause=pause)
 
 
 @dataclass
@@ -170,7 +173,9 @@ def send(db: sqlite_utils.Database, sender: str, *, smtp: Smtp | None = None,
         if smtp is None or not messages:
             return summary
         with _connect(smtp) as conn:
-            for msg in messages:
+            for number, msg in enumerate(messages):
+                if number and smtp.pause:
+                    time.sleep(smtp.pause)
                 mail = build_message(msg, sender, now)
                 try:
                     conn.send_message(mail, from_addr=sender, to_addrs=[msg.address])
