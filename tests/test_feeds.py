@@ -21,6 +21,9 @@ import re
 import sqlite3
 import stat
 from collections.abc import Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -178,3 +181,138 @@ def test_a_schema_3_store_gets_the_feed_tokens_table(
 
 def test_the_help_names_the_option(run: Runner) -> None:
     assert "--feeds" in io.StringIO(run("export", "--help").stdout).getvalue()
+
+
+# --feed-url: the subscription links on the page and in the message ------------------
+
+BASE = "https://calendars.example.org/bright"
+
+
+class _Links(HTMLParser):
+    """Every ``href`` of a page, and its text without tags."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs += [value for name, value in attrs if name == "href" and value]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _page_of(out: Path, pid: str, email: str) -> Path:
+    with (out / pid / "participants.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["email"].lower() == email:
+                return out / pid / row["html"]
+    raise AssertionError(f"{email} not in {pid}/participants.csv")
+
+
+def _links(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    parser.close()
+    return parser
+
+
+def test_feed_url_puts_the_persons_subscription_links_on_their_page(
+        exported: Callable[..., Path]) -> None:
+    out = exported("--feeds", "--feed-url", BASE + "/")
+    tokens = {row["email"].lower(): row["token"] for row in _index(out)}
+    for pid in (PROGRAMME_ID, SECOND_ID):
+        page = _links(_page_of(out, pid, ANA))
+        token = tokens[ANA]
+        assert f"webcal://calendars.example.org/bright/feeds/{token}.ics" in page.hrefs
+        assert f"{BASE}/feeds/{token}.ics" in page.hrefs
+        text = " ".join(page.text)
+        for how in ("From URL", "Subscribe from web", "New Calendar Subscription"):
+            assert how in text
+        assert not [h for h in page.hrefs if "/feeds/" in h and token not in h]
+    assert (out / "feeds" / f"{tokens[ANA]}.ics").exists()  # the link leads to the feed
+    other = next(e for e in tokens if e != ANA)
+    for pid in (PROGRAMME_ID, SECOND_ID):
+        try:
+            hrefs = _links(_page_of(out, pid, other)).hrefs
+        except AssertionError:
+            continue
+        assert f"{BASE}/feeds/{tokens[other]}.ics" in hrefs
+        assert f"{BASE}/feeds/{tokens[ANA]}.ics" not in hrefs
+
+
+def test_without_feed_url_the_page_has_no_subscription_links(
+        exported: Callable[..., Path]) -> None:
+    out = exported("--feeds")
+    assert not [h for h in _links(_page_of(out, PROGRAMME_ID, ANA)).hrefs if "/feeds/" in h]
+
+
+def test_same_feed_url_rewrites_nothing_and_a_new_one_rewrites_the_pages(
+        exported: Callable[..., Path], run: Runner) -> None:
+    out = exported("--feeds", "--feed-url", BASE)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and ".cxc" not in p.parts)
+    times = {p: p.stat().st_mtime_ns for p in files}
+    again = run("export", "--out", "out", "--feeds", "--feed-url", BASE)
+    assert again.code == 0, again.output
+    assert "(2 unchanged)" in again.output  # skipped by the fingerprint, not rebuilt
+    assert {p: p.stat().st_mtime_ns for p in files} == times
+    page = _page_of(out, PROGRAMME_ID, ANA)
+    moved = "http://cal.example.net/x"
+    exported("--feeds", "--feed-url", moved)
+    token = {row["email"].lower(): row["token"] for row in _index(out)}[ANA]
+    hrefs = _links(page).hrefs
+    assert f"{moved}/feeds/{token}.ics" in hrefs
+    assert f"webcal://cal.example.net/x/feeds/{token}.ics" in hrefs
+    assert f"{BASE}/feeds/{token}.ics" not in hrefs
+    assert page.stat().st_mtime_ns != times[page]
+    ics_file = page.with_suffix(".ics")
+    assert ics_file.stat().st_mtime_ns == times[ics_file]  # calendars are the same bytes
+
+
+@pytest.mark.parametrize("extra", [
+    ("--feed-url", BASE),  # without --feeds
+    ("--feeds", "--feed-url", "ftp://calendars.example.org/bright"),
+    ("--feeds", "--feed-url", "calendars.example.org/bright"),
+    ("--feeds", "--feed-url", "https://"),
+])
+def test_feed_url_without_feeds_or_not_http_is_a_usage_error(
+        exported: Callable[..., Path], run: Runner, extra: tuple[str, ...]) -> None:
+    result = run("export", "--out", "out", *extra)
+    assert result.code == 2, result.output
+    assert "--feed" in result.output
+    assert not Path("out").exists()
+
+
+def test_send_with_feed_url_puts_the_links_in_the_message(
+        exported: Callable[..., Path], run: Runner) -> None:
+    out = exported("--feeds")
+    token = {row["email"].lower(): row["token"] for row in _index(out)}[ANA]
+    result = run("send", "--outbox", "outbox", "--from", "desk@example.org",
+                 "--feed-url", BASE)
+    assert result.code == 0, result.output
+    emls = sorted(Path("outbox").rglob("*.eml"))
+    mine = [p for p in emls if ANA in p.read_text(encoding="utf-8", errors="replace").lower()]
+    assert mine
+    for path in mine:
+        mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        text, page = mail.get_body(("plain",)), mail.get_body(("html",))
+        assert text is not None and page is not None
+        plain = str(text.get_content())
+        assert f"webcal://calendars.example.org/bright/feeds/{token}.ics" in plain
+        assert f"{BASE}/feeds/{token}.ics" in plain
+        assert "From URL" in plain
+        parser = _Links()
+        parser.feed(str(page.get_content()))
+        assert f"{BASE}/feeds/{token}.ics" in parser.hrefs
+        assert f"webcal://calendars.example.org/bright/feeds/{token}.ics" in parser.hrefs
+    run("send", "--outbox", "plain", "--from", "desk@example.org")
+    assert all("/feeds/" not in p.read_text(encoding="utf-8", errors="replace")
+               for p in Path("plain").rglob("*.eml"))
+
+
+def test_send_feed_url_must_be_http(run: Runner) -> None:
+    result = run("send", "--outbox", "o", "--from", "desk@example.org", "--feed-url", "x")
+    assert result.code == 2, result.output

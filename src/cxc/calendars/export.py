@@ -223,7 +223,7 @@ def _make_private_dirs(folder: Path) -> None:
 
 def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
                  now: datetime | None = None, progress: Progress = no_progress,
-                 with_feeds: bool = False) -> ExportSummary:
+                 with_feeds: bool = False, feed_url: str | None = None) -> ExportSummary:
     """Write every programme's calendars and itineraries, then remember what was sent.
 
     Refuses (NotReady, nothing written) when a programme to write has errors or a plan
@@ -231,17 +231,28 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     time, and what was sent waits in temporary tables on disk: memory stays that of one
     programme at any scale. ``progress`` hears (programmes exported, programmes to
     export) after each. ``with_feeds`` also writes each person's feed across programmes
-    (:mod:`cxc.calendars.feeds`), from the history as this export leaves it.
+    (:mod:`cxc.calendars.feeds`), from the history as this export leaves it; with
+    ``feed_url`` (where DIR is served), each itinerary page links to its person's feed.
     """
+    if feed_url is not None and not with_feeds:
+        raise UsageError("--feed-url needs --feeds: the pages would link to feeds not written")
+    base = feeds.feed_base(feed_url) if feed_url is not None else None
     with read_snapshot(db.conn):  # before anything is written or locked
         check_ready(db, [programme] if programme else None)
     with _store_exclusive(db), _exclusive(out) as temp, _Sent(db) as sent:
+        # Pages link to feeds, so every token is given before any page is made, in its own
+        # transaction as write_feeds gives them: to everyone registered, and everyone
+        # with a calendar in the history.
+        tokens = feeds.assign_tokens(db, _feed_people(db.conn)) if base is not None else {}
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
             check_ready(db, [programme] if programme else None)  # still, in this state
             exporter = _Exporter(db, AtomicWriter(out, temp), sent, now or datetime.now(UTC),
                                  read_partners(db))
+            if base is not None:
+                exporter.feed = lambda key: (feeds.feed_links(base, tokens[key])
+                                             if key in tokens else None)
             files, vanished = _programmes_to_export(db, programme, exporter)
-            inputs = {file: _inputs_digest(db.conn, file) for file in files}
+            inputs = {file: _inputs_digest(db.conn, file, base) for file in files}
             stale = _stale(db.conn, exporter.folder, out, files, inputs)
             for count, doc in enumerate(read_programmes(db, stale), 1):
                 exporter.programme(doc)
@@ -266,10 +277,23 @@ EXPORT_VERSION = "1"
 programme is then rebuilt once, whatever its fingerprint says."""
 
 
-def _inputs_digest(conn: sqlite3.Connection, file: str) -> tuple[str, str]:
+def _feed_people(conn: sqlite3.Connection) -> list[str]:
+    """Whoever may have a page or a feed: every email key registered, and every person with
+    a calendar in the history (pseudonyms of forgotten people left out)."""
+    keys = {key for (key,) in conn.execute(
+        "SELECT email FROM registrations UNION SELECT email FROM exported_calendars "
+        "WHERE email IS NOT NULL")}
+    return sorted(key for key in keys if not m.is_pseudonym(key))
+
+
+def _inputs_digest(conn: sqlite3.Connection, file: str,
+                   feed_url: str | None = None) -> tuple[str, str]:
     """(programme id, digest of what its export is made from in the store: its data, its
-    plan, its host's row, and the code), read in the export's snapshot."""
+    plan, its host's row, the feeds' address its pages link to, and the code), read in the
+    export's snapshot."""
     digest = hashlib.sha256(f"cxc {__version__} export {EXPORT_VERSION}\n".encode())
+    if feed_url is not None:  # without it, the digest of exports before --feed-url
+        digest.update(f"feed-url {feed_url}\n".encode())
     pid, data, host = conn.execute(
         "SELECT id, data_hash, host FROM programmes WHERE file = ?", (file,)).fetchone()
     for part in (
@@ -458,6 +482,8 @@ class _Exporter:
         """(path, programme, email key or None) of every file this export wrote."""
         self.pages = 0
         self.cancelled = 0
+        self.feed: Callable[[str], feeds.FeedLinks | None] = lambda _key: None
+        """The subscription links a person's page shows (by email key), if any."""
 
     def programme(self, doc: m.ProgrammeDoc) -> None:
         pid, title = doc.programme.id, doc.programme.title
@@ -476,7 +502,8 @@ class _Exporter:
             self._calendar(encoder, history, seat.calendar, pid, f"{base}.ics",
                            person_calendar_name(title, person.name),
                            events.person(person, placed, seat.token), person.key, person.name)
-            self._write(f"{base}.html", pages.render(person, set(placed)).encode("utf-8"),
+            self._write(f"{base}.html", pages.render(person, set(placed),
+                                                    self.feed(person.key)).encode("utf-8"),
                         pid, person.key)
             self.pages += 1
             status = "admitted" if person.status == "waitlisted" else person.status

@@ -23,12 +23,15 @@ import io
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from cxc.calendars import ics
 from cxc.csvcells import safe_cell
+from cxc.errors import UsageError
 from cxc.store import write_transaction
 
 if TYPE_CHECKING:
@@ -45,6 +48,52 @@ TOKEN_BYTES = 16
 
 Write = Callable[[str, bytes, str, str | None], None]
 """Writes (path relative to DIR, bytes, programme, owner's email key or None) and records it."""
+
+
+SUBSCRIBE_HOW = ("To have your calendar update itself, subscribe to this link rather than "
+                 "importing a file: in Google Calendar, Other calendars → + → From URL; in "
+                 "Outlook, Add calendar → Subscribe from web; on Apple devices, File → New "
+                 "Calendar Subscription (or open the webcal:// link).")
+"""The one sentence, on the page and in the message, that says how to subscribe."""
+
+
+@dataclass(frozen=True)
+class FeedLinks:
+    """A person's subscription links: ``webcal://`` (opens a calendar app) and the web one."""
+
+    webcal: str
+    web: str
+
+
+def feed_base(base: str) -> str:
+    """``--feed-url BASE``, checked (an http or https URL with a host), without a trailing
+    ``/``: where DIR is served, so that its feeds are ``BASE/feeds/<token>.ics``."""
+    try:
+        parts = urlsplit(base.strip())
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or parts.query or parts.fragment or any(c.isspace() for c in base.strip())):
+        raise UsageError(f"--feed-url {base}: expected an http:// or https:// URL where the "
+                         "export folder is served, such as https://calendars.example.org/bright")
+    return base.strip().rstrip("/")
+
+
+def feed_links(base: str, token: str) -> FeedLinks:
+    """The links to the feed of ``token`` under ``base`` (as :func:`feed_base` gives it)."""
+    web = f"{base}/{FEEDS}/{token}.ics"
+    return FeedLinks("webcal://" + web.split("://", 1)[1], web)
+
+
+def assign_tokens(db: sqlite_utils.Database, emails: Iterable[str]) -> dict[str, str]:
+    """Every stored token, with one given now (and stored, in its own transaction) to each
+    of ``emails`` that had none: so that pages can link to feeds before they are written."""
+    return _tokens(db, emails)
+
+
+def read_tokens(conn: sqlite3.Connection) -> dict[str, str]:
+    """Email key -> token, of everyone who has one."""
+    return dict(conn.execute("SELECT email, token FROM feed_tokens"))
 
 
 def feed_calendar_name(name: str) -> str:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cxc import model as m
+from cxc.calendars.feeds import SUBSCRIBE_HOW, FeedLinks
 
 if TYPE_CHECKING:
     import jinja2
@@ -133,11 +134,14 @@ class Pages:
         self.host = host
         self._sessions = _session_items(doc)
 
-    def render(self, person: m.Participant, placed: set[str]) -> str:
-        """The page, escaped by the template engine (names come from web forms)."""
+    def render(self, person: m.Participant, placed: set[str],
+               feed: FeedLinks | None = None) -> str:
+        """The page, escaped by the template engine (names come from web forms); with
+        ``feed``, the person's subscription links and how to use them."""
         template = _environment().get_template("itinerary.html")
         return template.render(programme=self.doc.programme, person=person,
-                               days=days(person, placed, self._sessions), host=self.host)
+                               days=days(person, placed, self._sessions), host=self.host,
+                               feed=feed, subscribe_how=SUBSCRIBE_HOW)
 
 
 CANCELLED_BECAUSE = {

@@ -286,6 +286,8 @@ def plan(
 
 @app.command(epilog=_epilog("cxc export --out out/", "cxc export --db demo.db --out out/ "
                              "--programme cxc-2024-lille", "cxc export --out out/ --feeds",
+                             "cxc export --out out/ --feeds --feed-url "
+                             "https://calendars.example.org/bright",
                              codes="Exit codes: 0 written; 1 a programme has errors or needs "
                                    "`cxc plan` first (nothing written); 2 the command could "
                                    "not run."))
@@ -298,16 +300,28 @@ def export(
     feeds: Annotated[bool, typer.Option(
         "--feeds", help="Also write DIR/feeds/<token>.ics, each person's calendar across all "
                         "programmes, and DIR/feeds/index.csv (email, name, token, file).")] = False,
+    feed_url: Annotated[str | None, typer.Option(
+        "--feed-url", metavar="BASE",
+        help="With --feeds: the http(s) address where DIR is served; each itinerary page "
+             "then links to its person's feed, webcal://… and https://…/feeds/<token>.ics.")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Write each programme's calendar and every participant's .ics and printable itinerary."""
     _use_db(ctx, db)
     from cxc.calendars.export import export_store
+    from cxc.calendars.feeds import feed_base
+
+    if feed_url is not None:
+        if not feeds:
+            raise UsageError("--feed-url needs --feeds: the pages would link to feeds not "
+                             "written")
+        feed_base(feed_url)
 
     store_db = _open(ctx, create=False)
     with _progress("exporting") as progress:
         summary = export_store(store_db, out, programme, now=_source_date(), progress=progress,
-                               with_feeds=feeds)
+                               with_feeds=feeds, feed_url=feed_url)
     _err_console().print(
         f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}"
         + (f" ({summary.unchanged} unchanged)" if summary.unchanged else "") + ": "
@@ -558,12 +572,21 @@ def send(
     user: Annotated[str | None, typer.Option(
         "--user", metavar="NAME",
         help="Log in as NAME; the password comes from env CXC_SMTP_PASSWORD.")] = None,
+    feed_url: Annotated[str | None, typer.Option(
+        "--feed-url", metavar="BASE",
+        help="The http(s) address where `cxc export --feeds` output is served: each message "
+             "then carries its person's subscription links (to those who have a feed).")
+    ] = None,
     pause: Annotated[float, typer.Option(
         "--pause", metavar="SECONDS", min=0,
         help="Wait SECONDS between two messages, for servers that throttle.")] = 0.0,
     db: DbOption = None,
 ) -> None:
-    """Send each person whose itinerary changed their itinerary, calendar and what changed."""
+    """Send each person whose itinerary changed their itinerary, calendar and what changed.
+
+    The server's certificate is checked against the system's CAs, or against the CA
+    bundle (PEM) named by env CXC_SMTP_CAFILE, e.g. for a server of your own.
+    """
     _use_db(ctx, db)
     from cxc.delivery.send import Smtp
     from cxc.delivery.send import send as send_messages
@@ -572,11 +595,15 @@ def send(
     if (smtp is None) == (outbox is None):
         raise UsageError("give --smtp HOST[:PORT] to send, or --outbox DIR to write the "
                          "messages for review (one of them)")
+    if feed_url is not None:
+        from cxc.calendars.feeds import feed_base
+
+        feed_base(feed_url)
     server = (Smtp.parse(smtp, starttls=starttls, use_ssl=use_ssl, user=user, pause=pause)
               if smtp else None)
     store_db = _open(ctx, create=False)
     summary = send_messages(store_db, sender, smtp=server, outbox=outbox, programme=programme,
-                            every_holder=every_holder, now=_source_date())
+                            every_holder=every_holder, now=_source_date(), feed_url=feed_url)
     console = _err_console()
     if outbox is not None:
         console.print(f"wrote {len(summary.written)} message"

@@ -24,6 +24,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cxc.calendars import feeds
 from cxc.calendars.export import exports_held
 from cxc.delivery.changes import Message, pending_messages, when
 from cxc.errors import CxcError, UsageError
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 TIMEOUT_S = 30.0
 PASSWORD_ENV = "CXC_SMTP_PASSWORD"
+CAFILE_ENV = "CXC_SMTP_CAFILE"
+"""A CA bundle (PEM) to trust instead of the system's, e.g. for a server of one's own."""
 
 
 class DeliveryError(CxcError):
@@ -73,8 +76,10 @@ class SendSummary:
     """With an outbox: the files written."""
 
 
-def build_message(msg: Message, sender: str, now: datetime) -> EmailMessage:
-    """The message: To the person only, plain text and HTML, and their calendar attached."""
+def build_message(msg: Message, sender: str, now: datetime,
+                  feed: feeds.FeedLinks | None = None) -> EmailMessage:
+    """The message: To the person only, plain text and HTML, and their calendar attached;
+    with ``feed``, their subscription links."""
     prog = msg.programme
     mail = EmailMessage(policy=policy.SMTP)
     what = ("cancelled" if msg.cancelled else
@@ -96,8 +101,8 @@ def build_message(msg: Message, sender: str, now: datetime) -> EmailMessage:
         [prog.id.encode(), msg.email.encode(), msg.ics,
          repr(msg.changes).encode()])).hexdigest()[:24]
     mail["Message-ID"] = f"<{digest}.{prog.id}@{domain}>"
-    mail.set_content(_text(msg))
-    mail.add_alternative(_html(msg), subtype="html")
+    mail.set_content(_text(msg, feed))
+    mail.add_alternative(_html(msg, feed), subtype="html")
     mail.add_attachment(msg.ics, maintype="text", subtype="calendar",
                         filename=f"{msg.slug}.ics")
     return mail
@@ -124,7 +129,7 @@ def _intro(msg: Message) -> str:
     return f"Your itinerary for {prog.title} ({prog.id})."
 
 
-def _text(msg: Message) -> str:
+def _text(msg: Message, feed: feeds.FeedLinks | None = None) -> str:
     changes, itinerary = _lines(msg)
     out = [f"Dear {msg.name},", "", _intro(msg), ""]
     out += ["What changed:", *(f"  - {line}" for line in changes), ""] if changes else [
@@ -132,10 +137,13 @@ def _text(msg: Message) -> str:
     if itinerary:
         out += ["Your itinerary:", *(f"  {w}  {what}" for w, what in itinerary), ""]
     out.append(f"Your calendar is attached ({msg.slug}.ics): import it to update your events.")
+    if feed is not None:
+        out += ["", "Or subscribe to your calendar across all programmes:",
+                f"  {feed.webcal}", f"  {feed.web}", feeds.SUBSCRIBE_HOW]
     return "\n".join(out) + "\n"
 
 
-def _html(msg: Message) -> str:
+def _html(msg: Message, feed: feeds.FeedLinks | None = None) -> str:
     changes, itinerary = _lines(msg)
     e = html.escape
     parts = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8">',
@@ -151,24 +159,40 @@ def _html(msg: Message) -> str:
                   *(f"<tr><td>{e(w)}</td><td>{e(what)}</td></tr>" for w, what in itinerary),
                   "</table>"]
     parts += [f"<p>Your calendar is attached ({e(msg.slug)}.ics): import it to update "
-              "your events.</p>", "</body></html>"]
+              "your events.</p>"]
+    if feed is not None:
+        parts += ["<p>Or subscribe to your calendar across all programmes:<br>",
+                  f'<a href="{e(feed.webcal)}">{e(feed.webcal)}</a><br>',
+                  f'<a href="{e(feed.web)}">{e(feed.web)}</a></p>',
+                  f"<p>{e(feeds.SUBSCRIBE_HOW)}</p>"]
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def send(db: sqlite_utils.Database, sender: str, *, smtp: Smtp | None = None,
          outbox: Path | None = None, programme: str | None = None, every_holder: bool = False,
-         now: datetime | None = None) -> SendSummary:
-    """Send (or, with ``outbox``, write) every message owed; see the module's doc."""
+         now: datetime | None = None, feed_url: str | None = None) -> SendSummary:
+    """Send (or, with ``outbox``, write) every message owed; see the module's doc. With
+    ``feed_url`` (where `cxc export --feeds` is served), a person who has a feed token is
+    sent its subscription links."""
     now = now or datetime.now(UTC)
     if "@" not in sender:
         raise UsageError(f"--from {sender}: not an email address")
+    base = feeds.feed_base(feed_url) if feed_url is not None else None
     summary = SendSummary()
     with exports_held(db):  # the history of event versions is shared with export
         with read_snapshot(db.conn):
             messages = pending_messages(db, programme, now, every_holder)
+            tokens = feeds.read_tokens(db.conn) if base is not None else {}
+
+        def links(msg: Message) -> feeds.FeedLinks | None:
+            token = tokens.get(msg.email)
+            return None if base is None or token is None else feeds.feed_links(base, token)
+
         if outbox is not None:
             for msg in messages:
-                summary.written.append(_write_eml(outbox, msg, build_message(msg, sender, now)))
+                summary.written.append(_write_eml(outbox, msg, build_message(
+                    msg, sender, now, links(msg))))
             return summary
         if smtp is None or not messages:
             return summary
@@ -176,7 +200,7 @@ def send(db: sqlite_utils.Database, sender: str, *, smtp: Smtp | None = None,
             for number, msg in enumerate(messages):
                 if number and smtp.pause:
                     time.sleep(smtp.pause)
-                mail = build_message(msg, sender, now)
+                mail = build_message(msg, sender, now, links(msg))
                 try:
                     conn.send_message(mail, from_addr=sender, to_addrs=[msg.address])
                 except smtplib.SMTPRecipientsRefused as exc:
@@ -223,14 +247,15 @@ class _connect:
         if s.user is not None and password is None:
             raise UsageError(f"--user {s.user}: set the password in the environment "
                              f"variable {PASSWORD_ENV}")
+        context = _tls_context() if s.security != "none" else None
         try:
             if s.security == "ssl":
                 self.conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                             context=ssl.create_default_context())
+                                             context=context)
             else:
                 self.conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
-                    self.conn.starttls(context=ssl.create_default_context())
+                    self.conn.starttls(context=context)
             if s.user is not None and password is not None:
                 self.conn.login(s.user, password)
         except (smtplib.SMTPException, OSError) as exc:
@@ -246,6 +271,19 @@ class _connect:
                 self.conn.quit()
             except (smtplib.SMTPException, OSError):
                 self.conn.close()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Certificates verified, host names checked: against the system's CAs, or the bundle
+    ``CXC_SMTP_CAFILE`` names (never no verification)."""
+    cafile = os.environ.get(CAFILE_ENV) or None
+    if cafile is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"{CAFILE_ENV}={cafile}: cannot read a CA bundle (PEM) there: "
+                         f"{exc}") from None
 
 
 def _record(db: sqlite_utils.Database, msg: Message, message_id: str, now: datetime) -> None:
