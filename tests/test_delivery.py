@@ -335,3 +335,174 @@ def test_pause_waits_between_two_messages_for_servers_that_throttle(
     assert result.code == 0, result.output
     assert len(inbox.take()) == 6
     assert waited == [0.5] * 5  # between messages, not before the first
+
+
+# --starttls, --ssl and --user against aiosmtpd with a self-signed certificate --------
+
+USER, PASSWORD = "desk", "s3cret pass"
+
+
+@pytest.fixture
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made for the test: (cert, key)."""
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl missing: cannot make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    made = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-addext", "basicConstraints=critical,CA:TRUE"],
+        capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"openssl cannot make a certificate: {made.stderr.strip()}")
+    return cert, key
+
+
+class _Logins:
+    """The aiosmtpd authenticator: accepts USER with PASSWORD, remembers who tried."""
+
+    def __init__(self) -> None:
+        self.tried: list[tuple[str, str]] = []
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                 auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode()
+        password = auth_data.password.decode()
+        self.tried.append((login, password))
+        return AuthResult(success=(login, password) == (USER, PASSWORD))
+
+
+@pytest.fixture
+def tls_smtp(certificate: tuple[Path, Path]) -> Iterator[Callable[..., tuple[Inbox, str]]]:
+    """Start a TLS server: ``mode`` ``starttls`` (STARTTLS required before anything) or
+    ``ssl`` (implicit TLS); ``logins`` requires AUTH. Gives (inbox, `HOST:PORT`)."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    cert, key = certificate
+    started: list[Controller] = []
+
+    def start(mode: str, logins: _Logins | None = None) -> tuple[Inbox, str]:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        inbox = Inbox()
+        port = _free_port()
+        auth: dict[str, Any] = ({"authenticator": logins, "auth_required": True}
+                                if logins is not None else {})
+        if mode == "starttls":
+            controller = Controller(inbox, hostname="127.0.0.1", port=port,
+                                    require_starttls=True, tls_context=context, **auth)
+        else:
+            controller = Controller(inbox, hostname="127.0.0.1", port=port,
+                                    ssl_context=context, **auth)
+        controller.start()
+        started.append(controller)
+        return inbox, f"127.0.0.1:{port}"
+
+    try:
+        yield start
+    finally:
+        for controller in started:
+            controller.stop()
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_tls_reaches_everyone_trusting_the_ca_bundle_of_cxc_smtp_cafile(
+        run: Runner, planned: Callable[[str], None], certificate: tuple[Path, Path],
+        tls_smtp: Callable[..., tuple[Inbox, str]], monkeypatch: pytest.MonkeyPatch,
+        mode: str) -> None:
+    inbox, server = tls_smtp(mode)
+    planned(PROGRAMME)
+    monkeypatch.setenv("CXC_SMTP_CAFILE", str(certificate[0]))
+    result = _send(run, server, f"--{mode}")
+    assert result.code == 0, result.output
+    assert set(inbox.take()) == SEATED
+    assert _send(run, server, f"--{mode}").code == 0
+    assert inbox.take() == {}
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_an_untrusted_certificate_is_refused_and_nothing_is_sent(
+        run: Runner, planned: Callable[[str], None],
+        tls_smtp: Callable[..., tuple[Inbox, str]], monkeypatch: pytest.MonkeyPatch,
+        mode: str) -> None:
+    inbox, server = tls_smtp(mode)
+    planned(PROGRAMME)
+    monkeypatch.delenv("CXC_SMTP_CAFILE", raising=False)
+    result = _send(run, server, f"--{mode}")
+    assert result.code == 2, result.output
+    assert "certificate" in result.stderr.lower() and "Traceback" not in result.output
+    assert inbox.take() == {}
+    assert len(run("changes", "--format", "json").json()["people"]) == 6
+
+
+def test_a_starttls_server_refuses_a_plain_connection_with_exit_2(
+        run: Runner, planned: Callable[[str], None],
+        tls_smtp: Callable[..., tuple[Inbox, str]]) -> None:
+    inbox, server = tls_smtp("starttls")
+    planned(PROGRAMME)
+    result = _send(run, server)
+    assert result.code == 2, result.output
+    assert "Traceback" not in result.output
+    assert inbox.take() == {}
+
+
+def test_a_cafile_that_is_not_a_bundle_is_a_usage_error(
+        run: Runner, planned: Callable[[str], None], workdir: Path,
+        tls_smtp: Callable[..., tuple[Inbox, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, server = tls_smtp("starttls")
+    planned(PROGRAMME)
+    monkeypatch.setenv("CXC_SMTP_CAFILE", str(workdir / "missing.pem"))
+    result = _send(run, server, "--starttls")
+    assert result.code == 2, result.output
+    assert "CXC_SMTP_CAFILE" in result.stderr
+
+
+def test_user_logs_in_with_the_password_from_the_environment(
+        run: Runner, planned: Callable[[str], None], certificate: tuple[Path, Path],
+        tls_smtp: Callable[..., tuple[Inbox, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    logins = _Logins()
+    inbox, server = tls_smtp("starttls", logins)
+    planned(PROGRAMME)
+    monkeypatch.setenv("CXC_SMTP_CAFILE", str(certificate[0]))
+
+    monkeypatch.delenv("CXC_SMTP_PASSWORD", raising=False)
+    missing = _send(run, server, "--starttls", "--user", USER)
+    assert missing.code == 2 and "CXC_SMTP_PASSWORD" in missing.stderr
+    assert PASSWORD not in missing.output
+
+    monkeypatch.setenv("CXC_SMTP_PASSWORD", "wrong")
+    wrong = _send(run, server, "--starttls", "--user", USER)
+    assert wrong.code == 2, wrong.output
+    assert "nothing sent" in wrong.stderr and "Traceback" not in wrong.output
+    assert inbox.take() == {}
+
+    monkeypatch.setenv("CXC_SMTP_PASSWORD", PASSWORD)
+    result = _send(run, server, "--starttls", "--user", USER)
+    assert result.code == 0, result.output
+    assert set(inbox.take()) == SEATED
+    assert logins.tried[-1] == (USER, PASSWORD)
+    assert PASSWORD not in result.output
+
+
+def test_a_server_that_requires_auth_refuses_a_run_without_user(
+        run: Runner, planned: Callable[[str], None], certificate: tuple[Path, Path],
+        tls_smtp: Callable[..., tuple[Inbox, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox, server = tls_smtp("ssl", _Logins())
+    planned(PROGRAMME)
+    monkeypatch.setenv("CXC_SMTP_CAFILE", str(certificate[0]))
+    result = _send(run, server, "--ssl")
+    assert result.code == 2, result.output  # the sender is refused: the run stops
+    assert "Traceback" not in result.output
+    assert inbox.take() == {}
