@@ -26,6 +26,11 @@ def one_line(text: str) -> str:
                    for c in text)
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``: a count and its noun, for messages."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file, with its place."""

@@ -15,6 +15,8 @@ from typing import Protocol, TypeVar
 from unicodedata import normalize
 from zoneinfo import ZoneInfo
 
+from cxc.errors import plural
+
 
 def identity_key(text: str) -> str:
     """How people (by email) and organisations (by name) are told apart: surrounding
@@ -351,7 +353,7 @@ def minutes(delta: timedelta) -> float:
 
 
 def seats_phrase(n: int) -> str:
-    return f"{n} seat{'s' * (n != 1)}"
+    return plural(n, "seat")
 
 
 def slot_short_message(slot: str, missing: int, seats: Iterable[tuple[str, int | None]],

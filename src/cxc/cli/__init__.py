@@ -19,7 +19,7 @@ from typing import Annotated, Any, NamedTuple, NoReturn
 import typer
 
 from cxc import __version__
-from cxc.errors import EXIT_OK, EXIT_UNUSABLE, CxcError, UsageError
+from cxc.errors import EXIT_OK, EXIT_UNUSABLE, CxcError, UsageError, plural
 
 app = typer.Typer(
     name="cxc",
@@ -65,6 +65,10 @@ DbOption = Annotated[Path | None, typer.Option(
     help="The SQLite store (also accepted before the command; env CXC_DB; default cxc.db).",
 )]
 """``--db`` after the command: the same store option as the global one, which it overrides."""
+
+ProgrammeOption = Annotated[str | None, typer.Option(
+    "--programme", "-p", metavar="ID", help="Only this programme id.")]
+"""``--programme ID``, for the commands that can work on one programme."""
 
 
 def _use_db(ctx: typer.Context, db: Path | None) -> None:
@@ -212,11 +216,11 @@ def load(
     _use_db(ctx, db)
     summary = _load(ctx, paths)
     _err_console().print(
-        f"loaded {summary.files} file{'s' * (summary.files != 1)}: "
-        f"{summary.programmes} programme{'s' * (summary.programmes != 1)}, "
+        f"loaded {plural(summary.files, 'file')}: "
+        f"{plural(summary.programmes, 'programme')}, "
         f"{summary.sessions} sessions, {summary.participants} registrations "
         f"into {_db_path(ctx)}"
-        + (f"; dropped {summary.dropped} file{'s' * (summary.dropped != 1)} no longer there"
+        + (f"; dropped {plural(summary.dropped, 'file')} no longer there"
            if summary.dropped else ""))
 
 
@@ -295,8 +299,7 @@ def export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(
         "--out", "-o", metavar="DIR", help="Folder to write calendars and itineraries into.")],
-    programme: Annotated[str | None, typer.Option(
-        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    programme: ProgrammeOption = None,
     feeds: Annotated[bool, typer.Option(
         "--feeds", help="Also write DIR/feeds/<token>.ics, each person's calendar across all "
                         "programmes, and DIR/feeds/index.csv (email, name, token, file).")] = False,
@@ -323,11 +326,11 @@ def export(
         summary = export_store(store_db, out, programme, now=_source_date(), progress=progress,
                                with_feeds=feeds, feed_url=feed_url)
     _err_console().print(
-        f"exported {summary.programmes} programme{'s' * (summary.programmes != 1)}"
+        f"exported {plural(summary.programmes, 'programme')}"
         + (f" ({summary.unchanged} unchanged)" if summary.unchanged else "") + ": "
         f"{summary.calendars} calendars, {summary.pages} itineraries"
         + (f", {summary.cancelled_events} cancelled events" if summary.cancelled_events else "")
-        + (f", {summary.feeds} feed{'s' * (summary.feeds != 1)}" if feeds else "")
+        + (f", {plural(summary.feeds, 'feed')}" if feeds else "")
         + f" into {summary.out}")
 
 
@@ -424,8 +427,7 @@ def sheets(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(
         "--out", "-o", metavar="DIR", help="Folder to write DIR/<programme-id>/attendance.pdf into.")],
-    programme: Annotated[str | None, typer.Option(
-        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    programme: ProgrammeOption = None,
     db: DbOption = None,
 ) -> None:
     """Write attendance sheets to sign: one PDF per programme, a page (or more) per day."""
@@ -435,8 +437,8 @@ def sheets(
     store_db = _open(ctx, create=False)
     summary = write_sheets(store_db, out, programme, now=_source_date())
     _err_console().print(
-        f"wrote attendance sheets of {summary.programmes} programme"
-        f"{'s' * (summary.programmes != 1)} ({summary.pages} page{'s' * (summary.pages != 1)}) "
+        f"wrote attendance sheets of {plural(summary.programmes, 'programme')} "
+        f"({plural(summary.pages, 'page')}) "
         f"into {summary.out}")
 
 
@@ -474,9 +476,8 @@ def forget(
     with exports_held(store_db):
         summary = forget_person(store_db, email, erase_person_files)
     _err_console().print(
-        f"forgotten: {summary.registrations} registration"
-        f"{'s' * (summary.registrations != 1)} kept anonymous for the deliverable counts; "
-        f"{summary.files} exported file{'s' * (summary.files != 1)} of theirs removed")
+        f"forgotten: {plural(summary.registrations, 'registration')} kept anonymous for the "
+        f"deliverable counts; {plural(summary.files, 'exported file')} of theirs removed")
 
 
 @app.command("import", epilog=_epilog(
@@ -524,8 +525,7 @@ def import_(
           "command could not run."))
 def changes(
     ctx: typer.Context,
-    programme: Annotated[str | None, typer.Option(
-        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    programme: ProgrammeOption = None,
     format: Annotated[TextOrJson, typer.Option(
         "--format", "-f", metavar="FORMAT",
         help="text for people, json for scripts.")] = TextOrJson.text,
@@ -543,7 +543,7 @@ def changes(
         typer.echo(changes_json(messages))
     else:
         typer.echo(changes_text(messages), nl=False)
-        _err_console().print(f"{len(messages)} message{'s' * (len(messages) != 1)} to send")
+        _err_console().print(f"{plural(len(messages), 'message')} to send")
 
 
 @app.command(epilog=_epilog(
@@ -561,8 +561,7 @@ def send(
     outbox: Annotated[Path | None, typer.Option(
         "--outbox", metavar="DIR",
         help="Write the messages as DIR/<programme>/<slug>.eml instead; record nothing.")] = None,
-    programme: Annotated[str | None, typer.Option(
-        "--programme", "-p", metavar="ID", help="Only this programme id.")] = None,
+    programme: ProgrammeOption = None,
     every_holder: Annotated[bool, typer.Option(
         "--all", help="Send to every seat holder, changed or not.")] = False,
     starttls: Annotated[bool, typer.Option(
@@ -606,13 +605,12 @@ def send(
                             every_holder=every_holder, now=_source_date(), feed_url=feed_url)
     console = _err_console()
     if outbox is not None:
-        console.print(f"wrote {len(summary.written)} message"
-                      f"{'s' * (len(summary.written) != 1)} into {outbox}; nothing recorded "
-                      "as sent")
+        console.print(f"wrote {plural(len(summary.written), 'message')} into {outbox}; "
+                      "nothing recorded as sent")
         return
     for line in summary.refused:
         console.print(f"cxc: {line}", markup=False, highlight=False)
-    console.print(f"sent {summary.sent} message{'s' * (summary.sent != 1)}"
+    console.print(f"sent {plural(summary.sent, 'message')}"
                   + (f", {len(summary.refused)} refused (run `cxc send` again once fixed)"
                      if summary.refused else ""))
     if summary.refused:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cxc.errors import EXIT_FINDINGS, EXIT_OK, Finding
+from cxc.errors import EXIT_FINDINGS, EXIT_OK, Finding, plural
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 
@@ -35,7 +35,7 @@ def summary_line(findings: Sequence[Finding]) -> str:
     errors, warnings = counts(findings)
     if not findings:
         return "no problems found"
-    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
 def location(f: Finding) -> str:

@@ -25,7 +25,7 @@ from cxc.calendars.export import (
     seat_holders,
     stamp_calendar,
 )
-from cxc.errors import UsageError
+from cxc.errors import UsageError, plural
 from cxc.plan.ready import check_ready
 from cxc.store import person_token, read_partners, read_programmes, store_secret
 
@@ -241,6 +241,6 @@ def changes_text(messages: list[Message]) -> str:
             note = f", {msg.status}" if msg.programme.status != "cancelled" else (
                 ", programme cancelled")
         out.append(f"{msg.address} ({msg.programme.id}{note}): "
-                   f"{len(msg.changes)} change{'s' * (len(msg.changes) != 1)}")
+                   f"{plural(len(msg.changes), 'change')}")
         out += [f"  {c.change:<9}  {c.summary}" for c in msg.changes]
     return "".join(line + "\n" for line in out)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cxc import store
-from cxc.errors import EXIT_FINDINGS, CxcError
+from cxc.errors import EXIT_FINDINGS, CxcError, plural
 from cxc.rules import validate_store
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = No
             errors[finding.programme] = errors.get(finding.programme, 0) + 1
     reasons = []
     if errors.get(None):
-        reasons.append(f"the partnership has {_errors(errors[None])} (see `cxc validate`); "
+        reasons.append(f"the partnership has {plural(errors[None], 'error')} (see `cxc validate`); "
                        f"fix them, then run `cxc plan`")
     seen: set[str] = set()
     for state in store.plan_states(db):
@@ -53,7 +53,7 @@ def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = No
         if state.status == "cancelled":
             continue
         if errors.get(pid):
-            reasons.append(f"programme `{pid}` has {_errors(errors[pid])} (see `cxc validate`); "
+            reasons.append(f"programme `{pid}` has {plural(errors[pid], 'error')} (see `cxc validate`); "
                            f"fix them, then run `cxc plan`")
         elif not state.planned:
             reasons.append(f"programme `{pid}` was never planned; run `cxc plan` first")
@@ -62,7 +62,3 @@ def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = No
                            f"to bring its plan up to date")
     if reasons:
         raise NotReady(reasons)
-
-
-def _errors(n: int) -> str:
-    return f"{n} error{'s' * (n != 1)}"

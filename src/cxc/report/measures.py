@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cxc.csvcells import safe_cell
-from cxc.errors import InvalidStoreError, UsageError
+from cxc.errors import InvalidStoreError, UsageError, plural
 from cxc.format.loader import ISO_DATE
 from cxc.rules.checks import validate
 from cxc.store import read_snapshot
@@ -388,7 +388,7 @@ def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
 
 def forced_warning(errors: int) -> str:
     """What a report made with ``force`` from a store with ``errors`` errors warns of."""
-    return (f"warning: the store has {_plural(errors, 'error')} (see `cxc validate`); "
+    return (f"warning: the store has {plural(errors, 'error')} (see `cxc validate`); "
             f"reported anyway (--force), the counts may be wrong")
 
 
@@ -400,13 +400,9 @@ def _errors(conn: sqlite3.Connection, force: bool) -> int:
     errors = sum(1 for f in validate(conn) if f.severity == "error")
     if errors and not force:
         raise InvalidStoreError(
-            f"the store has {_plural(errors, 'error')} (see `cxc validate`); "
+            f"the store has {plural(errors, 'error')} (see `cxc validate`); "
             f"fix {'it' if errors == 1 else 'them'}, or report anyway with --force", errors)
     return errors
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _period(start: date | None, end: date | None) -> Period:
