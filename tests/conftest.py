@@ -555,3 +555,22 @@ def loaded_store(run_cxc: Runner, db: Path, partnership_file: Path, programme_fi
     loaded = run_cxc("load", partnership_file, programme_file)
     assert loaded.code == 0, loaded.output
     return db
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small seeded data set from bench/generate.py: 6 programmes, 300 registrations."""
+    from store_helpers import generate  # it imports this module
+
+    return generate(tmp_path_factory.mktemp("data") / "data", 6, 300, 7)
+
+
+@pytest.fixture
+def folder(dataset: Path, workdir: Path) -> Path:
+    """A copy of ``dataset`` in the test's own folder, to edit."""
+    copy = workdir / "data"
+    for path in dataset.rglob("*.yaml"):
+        target = copy / path.relative_to(dataset)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return copy

@@ -11,24 +11,8 @@ from typing import Any
 
 import pytest
 from conftest import Runner
-from store_helpers import generate
 
 from cxc.calendars import export
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate(tmp_path_factory.mktemp("data") / "data", 6, 300, 7)
-
-
-@pytest.fixture
-def folder(dataset: Path, workdir: Path) -> Path:
-    copy = workdir / "data"
-    for path in dataset.rglob("*.yaml"):
-        target = copy / path.relative_to(dataset)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(path.read_bytes())
-    return copy
 
 
 def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -12,25 +12,9 @@ from typing import Any
 
 import pytest
 from conftest import Runner, dump_store
-from store_helpers import generate
 
 import cxc.format.loader as loader
 import cxc.plan.planning as planning
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate(tmp_path_factory.mktemp("data") / "data", 6, 300, 7)
-
-
-@pytest.fixture
-def folder(dataset: Path, workdir: Path) -> Path:
-    copy = workdir / "data"
-    for path in dataset.rglob("*.yaml"):
-        target = copy / path.relative_to(dataset)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(path.read_bytes())
-    return copy
 
 
 def count_calls(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[str]:
