@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from cxc.format.files import store_root
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x63786321
 """``PRAGMA application_id`` of a cxc store ("cxc!"): what tells it from another program's
 SQLite file, which cxc refuses and leaves byte for byte as it was."""
@@ -291,7 +291,72 @@ CREATE TABLE feed_tokens (
     token TEXT NOT NULL UNIQUE          -- random (128 bits or more): their feed's file name, for ever
 );
 """
-SCHEMA = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3 + SCHEMA_4
+
+# -- the rules' vocabulary (schema 5) --------------------------------------------------------
+# Views only: no data moves. Kept apart from the other schema steps so that it can be renumbered.
+RULE_VIEWS = """
+CREATE VIEW active_programmes AS        -- the programmes the rules check: all but the cancelled
+    SELECT p.rowid AS rowid, p.*
+    FROM programmes p
+    WHERE p.status != 'cancelled';
+CREATE VIEW partnership_partners AS     -- the partners of the store's partnership file
+    SELECT x.rowid AS rowid, x.*        -- (a store holds one: the first, should two define it)
+    FROM partners x
+    WHERE x.file = (SELECT min(file) FROM partnership);
+CREATE VIEW partnership_activities AS   -- the activities of the store's partnership file
+    SELECT x.rowid AS rowid, x.*
+    FROM activities x
+    WHERE x.file = (SELECT min(file) FROM partnership);
+CREATE VIEW session_seats AS            -- each session's seats and instants, as the rules count them
+    SELECT s.rowid AS rowid, s.file, s.programme, s.id, s.slot, s.venue,
+           s.start_local, s.end_local,
+           CAST(strftime('%s', s.start_utc) AS INTEGER) AS start_epoch,
+           CAST(strftime('%s', s.end_utc) AS INTEGER) AS end_epoch,
+           coalesce(                    -- its own capacity, else its venue's, else NULL (unlimited)
+               s.capacity,
+               (SELECT v.capacity
+                FROM venues v
+                WHERE v.file = s.file AND v.id = s.venue
+                ORDER BY v.rowid        -- a repeated venue id: the first, as plan and calendars
+                LIMIT 1)) AS seats,
+           s.line
+    FROM sessions s;
+CREATE VIEW visitors AS                 -- the seat holders of a cxc not in the host's delegation
+    SELECT r.*, p.id AS programme_id, p.start AS programme_start
+    FROM seat_holders r
+    JOIN active_programmes p ON p.file = r.file
+    WHERE p.kind = 'cxc'
+      AND r.partner != p.host;
+CREATE VIEW repeated_ids AS             -- every row of a file whose id an earlier row already used
+    SELECT file, kind, id, line, first_line
+    FROM (SELECT file, 'venue' AS kind, id, line,
+                 first_value(line) OVER w AS first_line, row_number() OVER w AS n
+          FROM venues
+          WHERE (file, id) IN (SELECT file, id FROM venues GROUP BY file, id HAVING count(*) > 1)
+          WINDOW w AS (PARTITION BY file, id ORDER BY rowid))
+    WHERE n > 1
+    UNION ALL
+    SELECT file, kind, id, line, first_line
+    FROM (SELECT file, 'session' AS kind, id, line,
+                 first_value(line) OVER w AS first_line, row_number() OVER w AS n
+          FROM sessions
+          WHERE (file, id) IN (SELECT file, id FROM sessions GROUP BY file, id HAVING count(*) > 1)
+          WINDOW w AS (PARTITION BY file, id ORDER BY rowid))
+    WHERE n > 1
+    UNION ALL
+    SELECT file, kind, id, line, first_line
+    FROM (SELECT file, 'participant' AS kind, email AS id, line,
+                 first_value(line) OVER w AS first_line, row_number() OVER w AS n
+          FROM registrations
+          WHERE (file, email) IN (SELECT file, email FROM registrations
+                                  GROUP BY file, email HAVING count(*) > 1)
+          WINDOW w AS (PARTITION BY file, email ORDER BY position))
+    WHERE n > 1;
+"""
+"""The words the rules are written in (:mod:`cxc.rules`), as views: readable in any SQLite
+browser too. ``repeated_ids.kind`` is ``venue``, ``session`` or ``participant`` (an email)."""
+# -- end of the rules' vocabulary -------------------------------------------------------------
+SCHEMA = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3 + SCHEMA_4 + RULE_VIEWS
 """The schema of a new store (the latest)."""
 
 
@@ -399,7 +464,12 @@ def _migrate_3_to_4(conn: sqlite3.Connection, root: Path) -> None:
     _script(conn, SCHEMA_4)
 
 
-MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4]
+def _migrate_4_to_5(conn: sqlite3.Connection, root: Path) -> None:
+    """Schema 5: the rules' vocabulary as views (``RULE_VIEWS``); no data changes."""
+    _script(conn, RULE_VIEWS)
+
+
+MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4, _migrate_4_to_5]
 """MIGRATIONS[n - 1] takes a store from schema n to n + 1; a new store gets the latest at once."""
 
 

@@ -1,0 +1,147 @@
+"""The store as the rules read it: named queries over one read snapshot, rows by column name.
+
+The queries are written in the vocabulary of the schema's views (``active_programmes``,
+``partnership_partners``, ``session_seats``, ``visitors``, ``repeated_ids``; see
+:data:`cxc.store.schema.RULE_VIEWS`), with named parameters only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+
+from cxc import model as m
+
+FILES = """
+SELECT path, display
+FROM files
+"""
+
+PARTNER_IDS = """
+SELECT id
+FROM partnership_partners
+"""
+
+SEAT_HOLDERS_PER_FILE = """
+SELECT file, count(*) AS holders
+FROM seat_holders
+GROUP BY file
+"""
+
+CHECKED_SESSIONS = """
+SELECT s.file, p.id AS programme, s.id, s.slot, s.venue, s.start_local, s.end_local,
+       s.start_epoch, s.end_epoch, s.seats, s.line
+FROM session_seats s
+JOIN active_programmes p ON p.file = s.file
+ORDER BY s.file, s.rowid
+"""
+
+VENUE_IDS = """
+SELECT v.file, v.id
+FROM venues v
+JOIN active_programmes p ON p.file = v.file
+ORDER BY v.file, v.rowid
+"""
+
+
+def text_key(text: str | None) -> str | None:
+    """How two texts are told apart: Unicode NFC, case-folded, surrounding white space ignored.
+
+    The rules' SQL calls it as ``text_key(...)``.
+    """
+    return None if text is None else m.identity_key(text)
+
+
+@dataclass(frozen=True, slots=True)
+class TimedSession:
+    """A session of a checked programme: when (epoch seconds), which slot, where, how many seats
+    (``session_seats``)."""
+
+    file: str
+    programme: str
+    id: str
+    slot: str | None
+    venue: str | None
+    start_local: str
+    end_local: str
+    start: int
+    end: int
+    seats: int | None
+    line: int
+
+    @property
+    def plenary(self) -> bool:
+        return self.slot is None
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """What one rule found wrong, and where; the registry adds the rule's id and severity."""
+
+    message: str
+    at: m.Source
+    programme: str | None = None
+    participant: str | None = None
+    session: str | None = None
+    venue: str | None = None
+
+
+class Snapshot:
+    """The rules' query runner over one read snapshot of the store, with what several rules
+    share read once: the partner ids, each checked programme's sessions, its seat holders."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        conn.create_function("text_key", 1, text_key, deterministic=True)
+        self._shown: dict[str, str] = {row["path"]: row["display"] for row in self.rows(FILES)}
+        self._by_id: dict[str, dict[str, TimedSession]] = {}
+
+    def rows(self, sql: str, **params: object) -> list[sqlite3.Row]:
+        """The rows of one named query, read by column name."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, params).fetchall()
+
+    def at(self, file: str, line: int | None) -> m.Source:
+        """Where a row was written, with the file as the user named it."""
+        return m.Source(self._shown.get(file, file), line or 0)
+
+    @cached_property
+    def partner_ids(self) -> list[str]:
+        return [row["id"] for row in self.rows(PARTNER_IDS)]
+
+    @cached_property
+    def attendees(self) -> dict[str, int]:
+        """File -> how many seat holders it has."""
+        return {row["file"]: row["holders"] for row in self.rows(SEAT_HOLDERS_PER_FILE)}
+
+    @cached_property
+    def sessions(self) -> dict[str, list[TimedSession]]:
+        """The sessions of each checked programme file, in file order."""
+        out: dict[str, list[TimedSession]] = defaultdict(list)
+        for row in self.rows(CHECKED_SESSIONS):
+            out[row["file"]].append(TimedSession(
+                file=row["file"], programme=row["programme"], id=row["id"], slot=row["slot"],
+                venue=row["venue"], start_local=row["start_local"], end_local=row["end_local"],
+                start=row["start_epoch"], end=row["end_epoch"], seats=row["seats"],
+                line=row["line"]))
+        return out
+
+    def sessions_by_id(self, file: str) -> dict[str, TimedSession]:
+        """The sessions of ``file`` by id; a repeated id is its first session."""
+        if file not in self._by_id:
+            by_id: dict[str, TimedSession] = {}
+            for s in self.sessions.get(file, ()):
+                by_id.setdefault(s.id, s)
+            self._by_id[file] = by_id
+        return self._by_id[file]
+
+    @cached_property
+    def venue_ids(self) -> dict[str, list[str]]:
+        """The venue ids each checked programme file defines, in file order."""
+        out: dict[str, list[str]] = defaultdict(list)
+        for row in self.rows(VENUE_IDS):
+            out[row["file"]].append(row["id"])
+        return out
