@@ -80,9 +80,9 @@ after for one that starts on the last (a farewell dinner ends after midnight).""
 TRAVEL_WITH_BAD_TIMES = """
 SELECT p.id AS programme, r.email_as_written AS email, l.origin, l.destination,
        l.depart_local, l.depart_tz, l.arrive_local, l.arrive_tz, l.file, l.line
-FROM travel_legs l
+FROM travel_legs l                      -- first (CROSS JOIN): only the legs that break it
+CROSS JOIN seat_holders r ON r.file = l.file AND r.position = l.registration
 JOIN active_programmes p ON p.file = l.file
-JOIN seat_holders r ON r.file = l.file AND r.position = l.registration
 WHERE l.arrive_utc < l.depart_utc
    OR l.depart_local || ' ' || l.depart_tz IN (SELECT value FROM json_each(:gaps))
    OR l.arrive_local || ' ' || l.arrive_tz IN (SELECT value FROM json_each(:gaps))
@@ -90,9 +90,9 @@ WHERE l.arrive_utc < l.depart_utc
 
 STAYS_OUT_BEFORE_IN = """
 SELECT p.id AS programme, r.email_as_written AS email, y.check_in, y.check_out, y.file, y.line
-FROM stays y
+FROM stays y                            -- first (CROSS JOIN): only the stays that break it
+CROSS JOIN seat_holders r ON r.file = y.file AND r.position = y.registration
 JOIN active_programmes p ON p.file = y.file
-JOIN seat_holders r ON r.file = y.file AND r.position = y.registration
 WHERE y.check_out < y.check_in
 """
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from functools import cached_property
+from typing import TypeVar
 
 from cxc import model as m
 
@@ -32,7 +34,7 @@ GROUP BY file
 
 CHECKED_SESSIONS = """
 SELECT s.file, p.id AS programme, s.id, s.slot, s.venue, s.start_local, s.end_local,
-       s.start_epoch, s.end_epoch, s.seats, s.line
+       s.start_epoch AS start, s.end_epoch AS "end", s.seats, s.line
 FROM session_seats s
 JOIN active_programmes p ON p.file = s.file
 ORDER BY s.file, s.rowid
@@ -44,6 +46,9 @@ FROM venues v
 JOIN active_programmes p ON p.file = v.file
 ORDER BY v.file, v.rowid
 """
+
+
+R = TypeVar("R")
 
 
 def text_key(text: str | None) -> str | None:
@@ -104,6 +109,16 @@ class Snapshot:
         cursor.row_factory = sqlite3.Row
         return cursor.execute(sql, params).fetchall()
 
+    def records(self, sql: str, record: type[R], **params: object) -> Iterator[R]:
+        """The rows of a query whose columns are named as the fields of ``record``, as
+        ``record`` values (for the large results: no per-row lookup by name)."""
+        cursor = self.conn.execute(sql, params)
+        columns = tuple(d[0] for d in cursor.description)
+        expected = tuple(f.name for f in fields(record))  # type: ignore[arg-type]
+        if columns != expected:
+            raise ValueError(f"query columns {columns} are not the fields of {record.__name__}")
+        return (record(*row) for row in cursor)
+
     def at(self, file: str, line: int | None) -> m.Source:
         """Where a row was written, with the file as the user named it."""
         return m.Source(self._shown.get(file, file), line or 0)
@@ -121,12 +136,8 @@ class Snapshot:
     def sessions(self) -> dict[str, list[TimedSession]]:
         """The sessions of each checked programme file, in file order."""
         out: dict[str, list[TimedSession]] = defaultdict(list)
-        for row in self.rows(CHECKED_SESSIONS):
-            out[row["file"]].append(TimedSession(
-                file=row["file"], programme=row["programme"], id=row["id"], slot=row["slot"],
-                venue=row["venue"], start_local=row["start_local"], end_local=row["end_local"],
-                start=row["start_epoch"], end=row["end_epoch"], seats=row["seats"],
-                line=row["line"]))
+        for session in self.records(CHECKED_SESSIONS, TimedSession):
+            out[session.file].append(session)
         return out
 
     def sessions_by_id(self, file: str) -> dict[str, TimedSession]:

@@ -323,8 +323,8 @@ CREATE VIEW session_seats AS            -- each session's seats and instants, as
     FROM sessions s;
 CREATE VIEW visitors AS                 -- the seat holders of a cxc not in the host's delegation
     SELECT r.*, p.id AS programme_id, p.start AS programme_start
-    FROM seat_holders r
-    JOIN active_programmes p ON p.file = r.file
+    FROM active_programmes p            -- first (CROSS JOIN): the few cxc, then their people
+    CROSS JOIN seat_holders r ON r.file = p.file
     WHERE p.kind = 'cxc'
       AND r.partner != p.host;
 CREATE VIEW repeated_ids AS             -- every row of a file whose id an earlier row already used
