@@ -90,14 +90,14 @@ def tight_transfer(snapshot: Snapshot) -> Iterator[Breach]:
 
 def _sessions_without_venue(snapshot: Snapshot) -> Iterator[Breach]:
     for row in snapshot.rows(SESSIONS_WITHOUT_VENUE):
-        venues = snapshot.venue_ids.get(row["file"], [])
-        unseated = (", and a plenary with neither has no known seats"
+        venues = ", ".join(f"`{v}`" for v in dict.fromkeys(snapshot.venue_ids.get(row["file"], [])))
+        unseated = ("; as a plenary with no capacity either, its seats are unknown"
                     if row["slot"] is None and row["capacity"] is None else "")
-        fix = (f"add `venue:` with one of {', '.join(f'`{v}`' for v in dict.fromkeys(venues))}"
-               if venues else "define it under `venues:` and add `venue:`")
-        yield Breach(f"session `{row['session']}` has no venue: its calendar entry says "
-                     f"nowhere where it is and transfers to or from it go unchecked{unseated}; "
-                     f"{fix}", snapshot.at(row["file"], row["line"]), row["programme"],
+        fix = (f"add `venue:` with one of {venues}" if venues
+               else "define a venue under `venues:` and name it in `venue:`")
+        yield Breach(f"session `{row['session']}` has no venue, so the calendars cannot say "
+                     f"where it is and no transfer to or from it is checked{unseated}; {fix}",
+                     snapshot.at(row["file"], row["line"]), row["programme"],
                      session=row["session"])
 
 
