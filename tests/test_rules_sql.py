@@ -149,8 +149,8 @@ def test_a_session_with_no_venue_is_a_warning_that_names_the_venues(
 
     assert (checked.result.code, checked.strict.code) == (0, 1)  # a warning: --strict fails
     venues = "add `venue:` with one of `campus`, `lab`, `studio`, `hall`"
-    where = ("has no venue, so the calendars cannot say where it is and no transfer to or from "
-             "it is checked")
+    where = ("has no venue, so its calendar entry gives only the city and no transfer to or "
+             "from it is checked")
     assert [(f["severity"], f["session"], f["line"], f["message"])
             for f in checked.of("tight-transfer")] == [
         ("warning", "convention", line_of(programme, "- id: convention"),

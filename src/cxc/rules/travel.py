@@ -95,8 +95,8 @@ def _sessions_without_venue(snapshot: Snapshot) -> Iterator[Breach]:
                     if row["slot"] is None and row["capacity"] is None else "")
         fix = (f"add `venue:` with one of {venues}" if venues
                else "define a venue under `venues:` and name it in `venue:`")
-        yield Breach(f"session `{row['session']}` has no venue, so the calendars cannot say "
-                     f"where it is and no transfer to or from it is checked{unseated}; {fix}",
+        yield Breach(f"session `{row['session']}` has no venue, so its calendar entry gives "
+                     f"only the city and no transfer to or from it is checked{unseated}; {fix}",
                      snapshot.at(row["file"], row["line"]), row["programme"],
                      session=row["session"])
 
