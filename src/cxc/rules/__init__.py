@@ -1,4 +1,13 @@
-"""The validation rules of PRODUCT.md: a registry of small named checks over the store."""
+"""The validation rules of PRODUCT.md: a registry of small named checks over the store.
+
+- :mod:`~cxc.rules.checks`: the registry (``RULES``: each rule's id, severity, summary and
+  check, written once) and :func:`validate`;
+- :mod:`~cxc.rules.snapshot`: the query runner over one read snapshot, and the row types;
+- the rules by concern: :mod:`~cxc.rules.references` (unknown ids), :mod:`~cxc.rules.identity`
+  (repeated ids and activities), :mod:`~cxc.rules.dates` (times, overlaps),
+  :mod:`~cxc.rules.capacity` (seats, quotas, slots), :mod:`~cxc.rules.travel` (transfers,
+  travel), :mod:`~cxc.rules.eligibility` (kinds, visitors, delegations).
+"""
 
 from __future__ import annotations
 

@@ -465,7 +465,13 @@ def _migrate_3_to_4(conn: sqlite3.Connection, root: Path) -> None:
 
 
 def _migrate_4_to_5(conn: sqlite3.Connection, root: Path) -> None:
-    """Schema 5: the rules' vocabulary as views (``RULE_VIEWS``); no data changes."""
+    """Schema 5: the rules' vocabulary as views (``RULE_VIEWS``); no data changes.
+
+    Views hold nothing, so any of these a store already has is replaced.
+    """
+    for (view,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+        if f"CREATE VIEW {view} AS" in RULE_VIEWS:
+            conn.execute(f'DROP VIEW "{view}"')
     _script(conn, RULE_VIEWS)
 
 
