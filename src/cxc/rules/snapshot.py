@@ -41,10 +41,8 @@ ORDER BY s.file, s.rowid
 """
 
 VENUE_IDS = """
-SELECT v.file, v.id
-FROM venues v
-JOIN active_programmes p ON p.file = v.file
-ORDER BY v.file, v.rowid
+SELECT file, id
+FROM venues
 """
 
 
@@ -143,16 +141,13 @@ class Snapshot:
     def sessions_by_id(self, file: str) -> dict[str, TimedSession]:
         """The sessions of ``file`` by id; a repeated id is its first session."""
         if file not in self._by_id:
-            by_id: dict[str, TimedSession] = {}
-            for s in self.sessions.get(file, ()):
-                by_id.setdefault(s.id, s)
-            self._by_id[file] = by_id
+            self._by_id[file] = {s.id: s for s in reversed(self.sessions.get(file, ()))}
         return self._by_id[file]
 
     @cached_property
-    def venue_ids(self) -> dict[str, list[str]]:
-        """The venue ids each checked programme file defines, in file order."""
-        out: dict[str, list[str]] = defaultdict(list)
+    def venue_ids(self) -> dict[str, set[str]]:
+        """The venue ids each file defines."""
+        out: dict[str, set[str]] = defaultdict(set)
         for row in self.rows(VENUE_IDS):
-            out[row["file"]].append(row["id"])
+            out[row["file"]].add(row["id"])
         return out

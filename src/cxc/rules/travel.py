@@ -24,6 +24,13 @@ WHERE s.venue IS NULL
 """
 """Sessions that say nowhere where they are (a ``travel`` session is the way between two)."""
 
+VENUES_OF_FILE = """
+SELECT id
+FROM venues
+WHERE file = :file
+ORDER BY rowid
+"""
+
 LATE_OR_EARLY = """
 WITH span AS (
     SELECT key AS file,
@@ -70,7 +77,7 @@ def tight_transfer(snapshot: Snapshot) -> Iterator[Breach]:
     yield from _sessions_without_venue(snapshot)
     for row in snapshot.rows(TRANSFER_TIMES):
         file, need = row["file"], row["min_transfer_minutes"]
-        defined = set(snapshot.venue_ids.get(file, ()))
+        defined = snapshot.venue_ids.get(file, set())
         ordered = sorted(snapshot.sessions.get(file, ()), key=lambda s: s.start)
         for i, a in enumerate(ordered):
             for b in ordered[i + 1:]:
@@ -90,7 +97,8 @@ def tight_transfer(snapshot: Snapshot) -> Iterator[Breach]:
 
 def _sessions_without_venue(snapshot: Snapshot) -> Iterator[Breach]:
     for row in snapshot.rows(SESSIONS_WITHOUT_VENUE):
-        venues = ", ".join(f"`{v}`" for v in dict.fromkeys(snapshot.venue_ids.get(row["file"], [])))
+        listed = snapshot.rows(VENUES_OF_FILE, file=row["file"])
+        venues = ", ".join(f"`{v}`" for v in dict.fromkeys(venue["id"] for venue in listed))
         unseated = ("; as a plenary with no capacity either, its seats are unknown"
                     if row["slot"] is None and row["capacity"] is None else "")
         fix = (f"add `venue:` with one of {venues}" if venues
