@@ -168,6 +168,19 @@ def test_a_travel_session_needs_no_venue(check: Callable[..., Checked]) -> None:
     assert "tight-transfer" not in checked.rules, checked.of("tight-transfer")
 
 
+def test_a_programme_that_lists_no_venues_is_held_in_its_city(
+        check: Callable[..., Checked]) -> None:
+    programme = PROGRAMME
+    for venue in ("campus", "lab", "studio", "hall"):
+        programme = programme.replace(f"    venue: {venue}\n", "")
+    programme = programme[:programme.index("venues:")] + programme[programme.index("sessions:"):]
+
+    checked = check(programme)
+
+    assert "tight-transfer" not in checked.rules, checked.of("tight-transfer")
+    assert "venues:" not in programme and "venue:" not in programme
+
+
 def test_no_partnership_loaded_is_said_once(run: Runner,
                                             write: Callable[[str, str], Path]) -> None:
     assert run("load", write("programme.yaml", PROGRAMME)).code == 0

@@ -21,8 +21,10 @@ FROM sessions s
 JOIN active_programmes p ON p.file = s.file
 WHERE s.venue IS NULL
   AND s.kind != 'travel'
+  AND EXISTS (SELECT 1 FROM venues v WHERE v.file = s.file)
 """
-"""Sessions that say nowhere where they are (a ``travel`` session is the way between two)."""
+"""Sessions that name none of the venues their programme lists (a programme that lists none is
+held in its city; a ``travel`` session is the way between two places)."""
 
 VENUES_OF_FILE = """
 SELECT id
@@ -101,10 +103,9 @@ def _sessions_without_venue(snapshot: Snapshot) -> Iterator[Breach]:
         venues = ", ".join(f"`{v}`" for v in dict.fromkeys(venue["id"] for venue in listed))
         unseated = ("; as a plenary with no capacity either, its seats are unknown"
                     if row["slot"] is None and row["capacity"] is None else "")
-        fix = (f"add `venue:` with one of {venues}" if venues
-               else "define a venue under `venues:` and name it in `venue:`")
         yield Breach(f"session `{row['session']}` has no venue, so its calendar entry gives "
-                     f"only the city and no transfer to or from it is checked{unseated}; {fix}",
+                     f"only the city and no transfer to or from it is checked{unseated}; add `venue:` "
+                     f"with one of {venues}",
                      snapshot.at(row["file"], row["line"]), row["programme"],
                      session=row["session"])
 
