@@ -190,7 +190,7 @@ class PlanState:
 
     programme: str
     file: str
-    status: str
+    status: m.ProgrammeStatus
     planned: bool
     current: bool
 
