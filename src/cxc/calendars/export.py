@@ -239,7 +239,7 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     base = feeds.feed_base(feed_url) if feed_url is not None else None
     with read_snapshot(db.conn):  # before anything is written or locked
         check_ready(db, [programme] if programme else None)
-    with _store_exclusive(db), _exclusive(out) as temp, _Sent(db) as sent:
+    with _store_exclusive(db), _exclusive(out) as temp, ExportHistory(db) as sent:
         # Pages link to feeds, so every token is given before any page is made, in its own
         # transaction as write_feeds gives them: to everyone registered, and everyone
         # with a calendar in the history.
@@ -465,7 +465,7 @@ def stamp_calendar(encoder: ics.CalendarEncoder, name: str, made: list[ics.CalEv
 class _Exporter:
     """Writes one programme after another: its calendar, and each participant's files."""
 
-    def __init__(self, db: sqlite_utils.Database, writer: AtomicWriter, sent: _Sent,
+    def __init__(self, db: sqlite_utils.Database, writer: AtomicWriter, sent: ExportHistory,
                  now: datetime, partners: dict[str, m.Partner]) -> None:
         self.db = db
         self.writer = writer
@@ -581,7 +581,7 @@ def _page_of(calendar_path: str) -> str:
         calendar_path + ".html")
 
 
-class _Sent:
+class ExportHistory:
     """The calendars this export wrote and the history of their events, in temporary
     tables (on disk, private to this connection) until the files are safely written."""
 
