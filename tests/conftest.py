@@ -35,6 +35,12 @@ import pytest
 CXC = Path(sys.executable).with_name("cxc")
 """The installed entry point, next to this interpreter."""
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden calendars of tests/data/golden/ from the real "
+                          "export instead of comparing with them (then review the diff)")
+
 DATA = Path(__file__).resolve().parent / "data"
 """The test data sets, as files: the fixture YAML below, golden calendars, import forms."""
 
