@@ -87,8 +87,10 @@ def test_every_table_has_a_primary_key(planned: dict[str, Any], db: Path) -> Non
 
 
 def test_the_secret_is_in_no_table_datasette_shows(planned: dict[str, Any], db: Path) -> None:
+    from cxc.store import open_store, store_secret
+
+    secret = store_secret(open_store(db)).hex()
     with sqlite3.connect(db) as conn:
-        (secret,) = conn.execute("SELECT value FROM _secrets WHERE name = 'secret'").fetchone()
         visible = _browse(db, _tables)["visible"]
         for table in visible:
             for row in conn.execute(f'SELECT * FROM "{table}"'):
