@@ -246,3 +246,29 @@ def test_a_schema_4_store_migrates_keeping_rows_plan_secret_and_history(
     assert {p: p.read_bytes() for p in (workdir / "out").rglob("*.ics")} == calendars
     seen = _browse(db, _tables)
     assert {t: k for t, k in seen["keys"].items() if not k} == {}
+
+
+def test_a_schema_1_store_goes_through_every_migration(
+    write: Callable[[str, str], Path], db: Path, run_cxc: Runner,
+) -> None:
+    """Schema 1 kept the secret in ``meta`` too: migration 1 -> 2 keys the calendars with it,
+    4 -> 5 moves it, unchanged."""
+    from cxc.store.schema import _BASE_SCHEMA
+
+    secret = "ab" * 32
+    with sqlite3.connect(db) as conn:
+        conn.executescript(_BASE_SCHEMA)
+        for table, column in (("files", "sha256"), ("programmes", "data_hash"),
+                              ("registrations", "status"), ("registrations", "forgotten"),
+                              ("exported_calendars", "email"), ("exported_calendars", "name")):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # added by schema 2
+        conn.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (secret,))
+        conn.execute("PRAGMA user_version = 1")
+    write("programmes/partnership.yaml", PARTNERSHIP)
+    write("programmes/cxc-2024-lille.yaml", PROGRAMME)
+
+    _ok(run_cxc("plan", "programmes"))
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT value FROM _secrets").fetchall() == [(secret,)]
+        assert conn.execute("SELECT count(*) FROM plan WHERE email = ?", (ANA,)).fetchone()[0]

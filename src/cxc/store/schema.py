@@ -26,7 +26,7 @@ APPLICATION_ID = 0x63786321
 SQLite file, which cxc refuses and leaves byte for byte as it was."""
 
 
-_SCHEMA_1 = """
+_BASE_SCHEMA = """
 CREATE TABLE files (
     path TEXT PRIMARY KEY,              -- relative to the store's folder when under it, else absolute
     display TEXT NOT NULL,              -- the path as the user gave it
@@ -291,7 +291,7 @@ CREATE TABLE feed_tokens (
     token TEXT NOT NULL UNIQUE          -- random (128 bits or more): their feed's file name, for ever
 );
 """
-SCHEMA_4_WHOLE = _SCHEMA_1 + SCHEMA_2 + SCHEMA_3 + SCHEMA_4
+SCHEMA_4_WHOLE = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3 + SCHEMA_4
 """A store of schema 4, as a new one was made then (what migration 4 -> 5 starts from)."""
 
 SECRET_TABLE = "_secrets"
