@@ -754,17 +754,16 @@ def _copy_rows(conn: sqlite3.Connection, source: str, table: str) -> None:
     numbers each file's rows in rowid order, as a load numbers them."""
     had = [row[1] for row in conn.execute(f'PRAGMA table_info("{source}")')]
     info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-    names = [row[1] for row in info if row[1] in had]
+    names = [f'"{row[1]}"' for row in info if row[1] in had]
     values = list(names)
     if "position" not in had and any(row[1] == "position" for row in info):
-        names.append("position")
+        names.append('"position"')
         values.append("row_number() OVER (PARTITION BY file ORDER BY rowid) - 1")
     if not [row for row in info if row[5] == 1 and row[2].upper() == "INTEGER"
             and sum(r[5] > 0 for r in info) == 1]:  # no column that is the rowid itself
         names.insert(0, "rowid")
         values.insert(0, "rowid")
-    columns = ", ".join(f'"{n}"' for n in names)
-    conn.execute(f'INSERT INTO "{table}" ({columns}) SELECT {", ".join(values)} '
+    conn.execute(f'INSERT INTO "{table}" ({", ".join(names)}) SELECT {", ".join(values)} '
                  f'FROM "{source}" ORDER BY rowid')
 
 
