@@ -239,13 +239,15 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     base = feeds.feed_base(feed_url) if feed_url is not None else None
     with read_snapshot(db.conn):  # before anything is written or locked
         check_ready(db, [programme] if programme else None)
+        checked = _store_version(db.conn)
     with _store_exclusive(db), _exclusive(out) as temp, _Sent(db) as sent:
         # Pages link to feeds, so every token is given before any page is made, in its own
         # transaction as write_feeds gives them: to everyone registered, and everyone
         # with a calendar in the history.
         tokens = feeds.assign_tokens(db, _feed_people(db.conn)) if base is not None else {}
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
-            check_ready(db, [programme] if programme else None)  # still, in this state
+            if _store_version(db.conn) != checked:  # still, in this state
+                check_ready(db, [programme] if programme else None)
             exporter = _Exporter(db, AtomicWriter(out, temp), sent, now or datetime.now(UTC),
                                  read_partners(db))
             if base is not None:
@@ -270,6 +272,15 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
         sent.remember(record)
     return ExportSummary(len(files) + len(vanished), len(sent), exporter.pages,
                          exporter.cancelled, out, written_feeds, len(files) - len(stale))
+
+
+def _store_version(conn: sqlite3.Connection) -> int:
+    """SQLite's ``data_version`` of the snapshot being read: it differs between two snapshots
+    of one connection exactly when another connection committed in between (this one's own
+    commits, the feed tokens, leave it as it was). So a readiness check made in the first
+    snapshot holds in the second when it is the same: the store is the one checked."""
+    conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()  # the snapshot starts here
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 EXPORT_VERSION = "1"
