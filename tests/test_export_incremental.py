@@ -220,3 +220,20 @@ def test_a_commit_by_another_writer_between_the_two_looks_is_checked_again(
     assert f"programme `{pid}` changed since it was planned" in refused.output
     assert len(checks) == 2
     assert files(Path("out")) == {}
+
+
+def test_an_export_that_writes_nothing_does_not_sync_the_disks(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    syncs: list[None] = []
+    monkeypatch.setattr(export.AtomicWriter, "sync", staticmethod(lambda: syncs.append(None)))
+    calls, before = exported(run, folder, monkeypatch)
+    assert len(syncs) == 1
+
+    ok(run("export", "--out", "out"))
+    assert len(syncs) == 1
+    assert files(Path("out")) == before
+    page = sorted(Path("out", calls[0], "participants").glob("*.html"))[0]
+    page.unlink()
+    ok(run("export", "--out", "out"))  # the page is written again, and synced
+    assert len(syncs) == 2
+    assert page.exists()

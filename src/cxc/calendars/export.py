@@ -142,6 +142,8 @@ class AtomicWriter:
         self.temp = temp
         self._folders: dict[Path, Path] = {}
         """Folder as asked for -> resolved, created and checked to be inside ``root``."""
+        self.written = 0
+        """Files written (renamed into place) so far; those left as they were not counted."""
 
     def write(self, relative: str, data: bytes) -> bool:
         """Put ``data`` at ``root/relative``; False when the file already held exactly that."""
@@ -164,6 +166,7 @@ class AtomicWriter:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        self.written += 1
         return True
 
     def _folder(self, folder: Path, relative: str) -> Path:
@@ -262,7 +265,8 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
             for pid in vanished:
                 exporter.vanished(pid)
         written_feeds = feeds.write_feeds(db, exporter._write) if with_feeds else 0
-        exporter.writer.sync()  # before the store says the files were sent
+        if exporter.writer.written:  # before the store says the files were sent
+            exporter.writer.sync()
 
         def record(conn: sqlite3.Connection) -> None:
             exporter.record(conn)
@@ -350,14 +354,14 @@ def _fingerprint_key(folder: str, pid: str) -> str:
 
 def _files_digest(out: Path, paths: list[str]) -> str | None:
     """A digest of the size, time and mode of each file, or None when one is missing."""
-    digest = hashlib.sha256()
+    root, lines = os.fspath(out), []
     for path in sorted(paths):
         try:
-            info = os.lstat(out / path)
+            info = os.lstat(os.path.join(root, path))
         except OSError:
             return None
-        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n".encode())
-    return digest.hexdigest()
+        lines.append(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def _folder_files(conn: sqlite3.Connection, folder: str) -> dict[str, list[str]]:
