@@ -224,8 +224,8 @@ def test_a_commit_by_another_writer_between_the_two_looks_is_checked_again(
 
 def test_an_export_that_writes_nothing_does_not_sync_the_disks(
         run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    syncs: list[None] = []
-    monkeypatch.setattr(export.AtomicWriter, "sync", staticmethod(lambda: syncs.append(None)))
+    syncs: list[int] = []
+    monkeypatch.setattr(export.AtomicWriter, "sync", lambda self: syncs.append(self.written))
     calls, before = exported(run, folder, monkeypatch)
     assert len(syncs) == 1
 
@@ -235,5 +235,23 @@ def test_an_export_that_writes_nothing_does_not_sync_the_disks(
     page = sorted(Path("out", calls[0], "participants").glob("*.html"))[0]
     page.unlink()
     ok(run("export", "--out", "out"))  # the page is written again, and synced
-    assert len(syncs) == 2
+    assert syncs[1:] == [1]
     assert page.exists()
+
+
+def test_what_an_export_wrote_is_synced_file_by_file_when_few(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[Path] = []
+    system: list[None] = []
+    monkeypatch.setattr(export, "_fsync", synced.append)
+    monkeypatch.setattr(export.os, "sync", lambda: system.append(None))
+    monkeypatch.setattr(export, "FSYNC_EACH_UP_TO", 3)
+    calls, before = exported(run, folder, monkeypatch)
+    assert len(before) > 3
+    assert (synced, len(system)) == ([], 1)  # a first export: the system's sync
+
+    page = sorted(Path("out", calls[0], "participants").glob("*.html"))[0]
+    page.unlink()
+    ok(run("export", "--out", "out"))
+    assert synced == [page.resolve(), page.parent.resolve()]
+    assert len(system) == 1

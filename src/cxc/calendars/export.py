@@ -144,6 +144,8 @@ class AtomicWriter:
         """Folder as asked for -> resolved, created and checked to be inside ``root``."""
         self.written = 0
         """Files written (renamed into place) so far; those left as they were not counted."""
+        self._to_sync: list[Path] = []
+        """The first :data:`FSYNC_EACH_UP_TO` of them (more are synced all at once)."""
 
     def write(self, relative: str, data: bytes) -> bool:
         """Put ``data`` at ``root/relative``; False when the file already held exactly that."""
@@ -167,6 +169,8 @@ class AtomicWriter:
             Path(temp).unlink(missing_ok=True)
             raise
         self.written += 1
+        if self.written <= FSYNC_EACH_UP_TO:
+            self._to_sync.append(target)
         return True
 
     def _folder(self, folder: Path, relative: str) -> Path:
@@ -179,12 +183,28 @@ class AtomicWriter:
             self._folders[folder] = resolved
         return resolved
 
-    @staticmethod
-    def sync() -> None:
-        """Put everything written so far on disk: the whole system's, where POSIX can."""
+    def sync(self) -> None:
+        """Put every file written so far on disk, and its name in its folder: one by one
+        when they are few (an export of what changed), else the whole system's at once,
+        where POSIX can (a file's own sync costs half a millisecond)."""
         sync = getattr(os, "sync", None)
-        if sync is not None:
+        if self.written > FSYNC_EACH_UP_TO and sync is not None:
             sync()
+            return
+        for path in [*self._to_sync, *dict.fromkeys(p.parent for p in self._to_sync)]:
+            _fsync(path)
+
+
+FSYNC_EACH_UP_TO = 2000
+"""Up to this many files written, each is synced (and its folder); more, the system's sync."""
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _holds(target: Path, data: bytes) -> bool:
