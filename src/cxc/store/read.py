@@ -43,21 +43,29 @@ def programme_files(db: sqlite_utils.Database, *, active: bool = False) -> list[
     return db.conn.execute(f"SELECT id, file FROM programmes {where} ORDER BY id, file").fetchall()
 
 
-def read_programmes(db: sqlite_utils.Database,
-                    files: Iterable[str] | None = None) -> Iterator[m.ProgrammeDoc]:
-    """The programmes of ``files`` (default: all, in id order), read one at a time.
+def read_programmes(db: sqlite_utils.Database, files: Iterable[str] | None = None, *,
+                    travel: bool = True) -> Iterator[m.ProgrammeDoc]:
+    """The programmes of ``files`` (default: all, in id order), read one at a time;
+    without ``travel``, with no one's travel legs or stay (a view of the sessions).
 
     Only the programme being worked on needs to be in memory. Iterate inside
     :func:`read_snapshot` for programmes that agree with each other.
     """
-    shown = _displays(db.conn)
+    conn = db.conn
+    shown = _displays(conn) if files is None else None
     for file in files if files is not None else [f for _, f in programme_files(db)]:
-        doc = _read_programme(db.conn, file, shown.get(file, file))
+        if shown is None:  # a few files: their own rows of the files table
+            found = conn.execute("SELECT display FROM files WHERE path = ?", (file,)).fetchone()
+            display = file if found is None else found[0]
+        else:
+            display = shown.get(file, file)
+        doc = _read_programme(conn, file, display, travel)
         if doc is not None:
             yield doc
 
 
-def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.ProgrammeDoc | None:
+def _read_programme(conn: sqlite3.Connection, file: str, display: str,
+                    travel: bool = True) -> m.ProgrammeDoc | None:
     found = _rows(conn, "SELECT * FROM programmes WHERE file = ?", file)
     if not found:
         return None
@@ -67,15 +75,17 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.Prog
         return m.Source(display, line or 0)
 
     legs: dict[int, list[m.TravelLeg]] = defaultdict(list)
-    for leg in _rows(conn, "SELECT * FROM travel_legs WHERE file = ? "
-                     "ORDER BY registration, position", file):
-        legs[leg["registration"]].append(m.TravelLeg(
-            leg["mode"], _local(leg["depart_local"], leg["depart_tz"], leg["depart_utc"]),
-            _local(leg["arrive_local"], leg["arrive_tz"], leg["arrive_utc"]), leg["origin"],
-            leg["destination"], leg["ref"], at(leg["line"])))
-    stays = {y["registration"]: m.Stay(y["name"], _day(y["check_in"]), _day(y["check_out"]),
-                                       y["address"], at(y["line"]))
-             for y in _rows(conn, "SELECT * FROM stays WHERE file = ?", file)}
+    stays: dict[int, m.Stay] = {}
+    if travel:
+        for leg in _rows(conn, "SELECT * FROM travel_legs WHERE file = ? "
+                         "ORDER BY registration, position", file):
+            legs[leg["registration"]].append(m.TravelLeg(
+                leg["mode"], _local(leg["depart_local"], leg["depart_tz"], leg["depart_utc"]),
+                _local(leg["arrive_local"], leg["arrive_tz"], leg["arrive_utc"]),
+                leg["origin"], leg["destination"], leg["ref"], at(leg["line"])))
+        stays = {y["registration"]: m.Stay(y["name"], _day(y["check_in"]),
+                                           _day(y["check_out"]), y["address"], at(y["line"]))
+                 for y in _rows(conn, "SELECT * FROM stays WHERE file = ?", file)}
     programme = m.Programme(
         row["id"], row["kind"], row["title"], row["host"], row["city"], row["country"],
         row["timezone"], _day(row["start"]), _day(row["end"]), row["status"], row["capacity"],
