@@ -351,12 +351,15 @@ def _history_digest(conn: sqlite3.Connection, pid: str, file: str) -> str:
     and their events, in any folder) and of the file names of its people."""
     digest = hashlib.sha256()
     span = (f"{pid}/", f"{pid}0")  # calendar keys are `<programme>/...`, as calendar_history
+    (events,) = conn.execute(
+        "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
+        "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT * FROM "
+        "exported_events WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
+        span).fetchone()
+    events_bytes = (events or "").encode()  # megabytes for a large programme: not repr'd
+    digest.update(f"events {events is not None} {len(events_bytes)}\n".encode())
+    digest.update(events_bytes)
     for part in (
-            conn.execute(
-                "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
-                "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT * FROM "
-                "exported_events WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
-                span).fetchall(),
             conn.execute("SELECT calendar, programme, path, email, name FROM exported_calendars "
                          "WHERE calendar >= ? AND calendar < ? ORDER BY calendar",
                          span).fetchall(),
