@@ -19,6 +19,11 @@ plan         ``cxc plan --format json``            --                           
 export       ``cxc export --out TMP``, every        icalendar: the same number of       <= 1.5x
              programme's calendars and pages       events a calendar, to_ical, write
 start-up     ``cxc --help``, best of 10            ``sqlite-utils --help``             <= 1.0x
+nothing      ``cxc plan DIR`` + ``cxc export`` again  the full run of both on a fresh     <= 5 %
+changed      on the untouched folder               store (its first export)
+one          the same after one session of one     the same full run                   <= 5 %
+programme    programme moved 30 minutes earlier
+changed      (and no other programme's file rewritten, in either)
 memory       peak RSS of each cxc command          --                                  < 300 MB
 ===========  ===================================  ==================================  ========
 
@@ -545,7 +550,8 @@ def run_incremental(cxc: str, data: Path, work: Path, env: dict[str, str],
     full = plan_and_export(cxc, db, folder, out, work, env)
     print(f"full:     plan DIR {secs(full.plan.seconds)} (cpu {full.plan.cpu:.1f} s) + export "
           f"{secs(full.export.seconds)} (cpu {full.export.cpu:.1f} s) = {secs(full.seconds)}; "
-          f"{export_said(full.export.stderr)}", flush=True)
+          f"{export_said(full.export.stderr)}; load average {os.getloadavg()[0]:.2f}",
+          flush=True)
     rows.append(Row("plan DIR + export, full", secs(full.seconds), "-", "1.00", "(report)",
                     None))
     memory.append(("plan DIR, full", full.plan.peak_mb))
@@ -564,7 +570,8 @@ def run_incremental(cxc: str, data: Path, work: Path, env: dict[str, str],
               f"{export_said(run.export.stderr)}; {len(changed):,} of {len(after):,} files "
               f"changed, {len(wrong):,} that should not" + (f" (e.g. {', '.join(wrong[:3])})"
                                                             if wrong else "")
-              + (f"; {must_change} was not rewritten" if missing else ""), flush=True)
+              + (f"; {must_change} was not rewritten" if missing else "")
+              + f"; load average {os.getloadavg()[0]:.2f}", flush=True)
         rows.append(Row(name, secs(run.seconds), secs(full.seconds), f"{ratio:.3f}",
                         f"<= {INCREMENTAL_TARGET:.2f}, others untouched",
                         ratio <= INCREMENTAL_TARGET and not wrong and not missing))
