@@ -141,9 +141,9 @@ def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
         if console.is_terminal:
             console.print(f"\n[bold]{escape(p.id)}[/bold]  {escape(p.title)}  "
                           f"[dim]{escape(p.city or '')} {p.start} to {p.end}, {p.status}[/dim]")
-        else:  # the same line without rich's markup and layout: a tenth of the time
-            console.out(f"\n{p.id}  {p.title}  {p.city or ''} {p.start} to {p.end}, {p.status}",
-                        highlight=False)
+        else:  # the same line, without rich's markup and layout (a tenth of the time)
+            console.file.write(f"\n{p.id}  {p.title}  {p.city or ''} {p.start} to {p.end}, "
+                               f"{p.status}\n")
         sessions = {s.id: s for s in doc.sessions}
         venues = {v.id: v.name for v in doc.venues}
         partner_of = {r.key: r.partner for r in doc.participants}
@@ -228,7 +228,7 @@ def _print_plain(console: Any, columns: Sequence[str],
         if n:
             lines.append(rule("─", "┼"))
         lines.extend(line(cells, "│") for cells, _ in section)
-    console.out("\n".join(lines), highlight=False)
+    console.file.write("\n".join(lines) + "\n")
     return True
 
 

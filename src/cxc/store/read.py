@@ -7,6 +7,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,13 @@ def _day(text: str) -> date:
 
 def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
     return m.LocalTime.known(datetime.fromisoformat(wall), zone, datetime.fromisoformat(utc))
+
+
+@lru_cache(maxsize=4096)
+def _strings(text: str) -> tuple[str, ...]:
+    """A stored JSON list of strings (themes, interests, chosen sessions) as a tuple: the
+    same few lists recur across thousands of rows, so each is parsed once."""
+    return tuple(json.loads(text))
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.Row]:
@@ -91,7 +99,7 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str,
         row["timezone"], _day(row["start"]), _day(row["end"]), row["status"], row["capacity"],
         tuple(m.Quota(q["partner"], q["count"], at(q["line"]))
               for q in _rows(conn, "SELECT * FROM quotas WHERE file = ? ORDER BY rowid", file)),
-        tuple(json.loads(row["themes"])), row["min_transfer_minutes"], at(row["line"]))
+        _strings(row["themes"]), row["min_transfer_minutes"], at(row["line"]))
     return m.ProgrammeDoc(
         file, programme,
         tuple(m.Venue(v["id"], v["programme"], v["name"], v["address"], v["capacity"],
@@ -101,13 +109,13 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str,
             s["id"], s["programme"], s["title"], s["kind"], s["venue"],
             _local(s["start_local"], s["start_tz"], s["start_utc"]),
             _local(s["end_local"], s["end_tz"], s["end_utc"]),
-            s["slot"], s["capacity"], tuple(json.loads(s["themes"])),
-            tuple(json.loads(s["organisations"])), s["description"], s["url"], at(s["line"]))
+            s["slot"], s["capacity"], _strings(s["themes"]),
+            _strings(s["organisations"]), s["description"], s["url"], at(s["line"]))
             for s in _rows(conn, "SELECT * FROM sessions WHERE file = ? ORDER BY rowid", file)),
         tuple(m.Participant(
             r["programme"], r["email_as_written"], r["name"], r["partner"], r["organisation"],
-            r["org_type"], r["country"], tuple(json.loads(r["interests"])),
-            tuple(json.loads(r["sessions"])), bool(r["attended"]), tuple(legs[r["position"]]),
+            r["org_type"], r["country"], _strings(r["interests"]),
+            _strings(r["sessions"]), bool(r["attended"]), tuple(legs[r["position"]]),
             stays.get(r["position"]), at(r["line"]), r["status"])
             for r in _rows(conn, "SELECT * FROM registrations WHERE file = ? ORDER BY position",
                            file)),
