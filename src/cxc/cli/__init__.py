@@ -281,7 +281,8 @@ def plan(
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
         def doc_of(programme: str) -> Any:
-            return next(store.read_programmes(store_db, [outcome.files[programme]]), None)
+            return next(store.read_programmes(store_db, [outcome.files[programme]], travel=False),
+                        None)
 
         render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings,
                           people=people)

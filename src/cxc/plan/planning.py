@@ -54,14 +54,15 @@ def plan_store(db: sqlite_utils.Database,
         stale = [file for pid, file in files.items() if pid not in current]
         admissions = {doc.programme.id: admit_programme(
             doc, store.read_admitted(db, doc.programme.id))
-            for doc in store.read_programmes(db, stale)}
+            for doc in store.read_programmes(db, stale, travel=False)}
         store.save_admissions(db, {pid: a.admitted for pid, a in admissions.items()},
                               keep=files)
         findings = validate_store(db)
         hashes = dict(db.conn.execute("SELECT file, data_hash FROM programmes"))
         plans = []
         solved: list[ProgrammePlan] = []
-        for doc in store.read_programmes(db, files.values()):
+        # Planning never looks at travel legs or stays: they are not read.
+        for doc in store.read_programmes(db, files.values(), travel=False):
             pid = doc.programme.id
             previous = store.read_placements(db, pid)
             planned: ProgrammePlan | None = None
