@@ -357,7 +357,8 @@ def _source_date() -> Any:
     "cxc report", "cxc report --db demo.db --from 2023-01-01 --to 2023-12-31 --format markdown",
     "cxc report --explain smes", "cxc report --format html > report.html",
     codes="Exit codes: 0 reported; 1 `cxc validate` finds errors in the store (no numbers; "
-          "--force reports anyway); 2 the command could not run."))
+          "--force reports anyway); 2 the command could not run (no store, no partnership "
+          "in it, a bad date)."))
 def report(
     ctx: typer.Context,
     format: Annotated[ReportFormat, typer.Option(
@@ -381,7 +382,8 @@ def report(
         help="List what stands behind one deliverable's count (KEY: e.g. participants).",
     )] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Report even when `cxc validate` finds errors (with a warning).",
+        "--force", help="Report even when `cxc validate` finds errors, or the store holds no "
+                        "partnership (with a warning).",
     )] = False,
     sheets: Annotated[Path | None, typer.Option(
         "--sheets", metavar="DIR",
