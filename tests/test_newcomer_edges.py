@@ -404,3 +404,24 @@ def test_a_load_of_one_session_and_one_registration_says_so_in_the_singular(
 
     assert result.code == 0, result.output
     assert "1 session, 1 registration " in result.stderr, result.stderr
+
+
+# -- suggestions for the report's options ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "suggested"), [
+    (("--partner", "lile-health"), "lille-health"),
+    (("--explain", "sme"), "smes"),
+    (("--explain", "study-visits"), "study_visits"),
+])
+def test_a_mistyped_partner_or_key_of_the_report_gets_a_did_you_mean(
+    run: Runner, partnership_file: Path, programme_file: Path, args: tuple[str, ...],
+    suggested: str,
+) -> None:
+    assert run("load", partnership_file, programme_file).code == 0
+
+    result = run("report", *args)
+
+    assert result.code == 2, result.output
+    [message] = result.stderr.splitlines()
+    assert f"did you mean `{suggested}`?" in message, message

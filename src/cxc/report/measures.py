@@ -17,6 +17,7 @@ A report is made from a store the rules find no error in: :func:`build_report` a
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -307,8 +308,10 @@ def measure(key: str) -> Measure:
     try:
         return MEASURES[key]
     except KeyError:
-        raise UsageError(f"unknown deliverable `{key}`; valid keys: "
-                         f"{', '.join(MEASURES)}") from None
+        close = difflib.get_close_matches(key.strip().lower(), MEASURES, n=1, cutoff=0.6)
+        raise UsageError(f"unknown deliverable `{key}`"
+                         + (f"; did you mean `{close[0]}`?" if close else "")
+                         + f" (valid keys: {', '.join(MEASURES)})") from None
 
 
 def build_report(db: sqlite_utils.Database, period_from: date | None, period_to: date | None,
@@ -449,8 +452,11 @@ def _check_partner(conn: sqlite3.Connection, partner: str) -> None:
         "SELECT id FROM partners UNION SELECT host FROM programmes "
         "UNION SELECT partner FROM activities"))
     if partner not in known:
-        raise UsageError(f"unknown partner `{partner}`; partners in the store: "
-                         f"{', '.join(known) or 'none (load the partnership file)'}")
+        close = difflib.get_close_matches(partner.strip().lower(), known, n=1, cutoff=0.6)
+        raise UsageError(f"unknown partner `{partner}`"
+                         + (f"; did you mean `{close[0]}`?" if close else "")
+                         + f" (partners in the store: "
+                         f"{', '.join(known) or 'none: load the partnership file'})")
 
 
 def _targets(conn: sqlite3.Connection) -> dict[str, int]:
