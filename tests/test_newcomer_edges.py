@@ -425,3 +425,18 @@ def test_a_mistyped_partner_or_key_of_the_report_gets_a_did_you_mean(
     assert result.code == 2, result.output
     [message] = result.stderr.splitlines()
     assert f"did you mean `{suggested}`?" in message, message
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("args", [("report",), ("validate",), ("schema",)])
+def test_output_to_a_full_disk_says_the_disk_is_full(
+    loaded_store: Path, workdir: Path, args: tuple[str, ...],
+) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(CXC), "--db", str(loaded_store), *args], cwd=workdir,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+                              check=False)
+
+    assert done.returncode == 2, done.stderr
+    message = _one_line(done)  # type: ignore[arg-type]
+    assert "disk is full" in message, message

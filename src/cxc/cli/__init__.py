@@ -727,7 +727,11 @@ def _one_line(exc: Exception) -> str:
     if module == "sqlite3":
         return f"the store could not be used: {exc}"
     if isinstance(exc, OSError):
+        import errno
+
         where = f"{exc.filename}: " if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return f"{where}cannot write: {exc.strerror} (the disk is full, or the file too large)"
         return f"{where}{exc.strerror or exc}"
     text = " ".join(str(exc).split())
     return f"internal error: {type(exc).__name__}: {text} (please report it with the command)"
