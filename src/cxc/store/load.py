@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 from cxc.format.files import file_location, store_root
-from cxc.store.connection import BUSY_TIMEOUT_S, db_path, open_store, write_transaction
+from cxc.store.connection import (
+    BUSY_TIMEOUT_S,
+    db_path,
+    open_store,
+    store_error,
+    write_transaction,
+)
 from cxc.store.erasure import _forgotten
 from cxc.store.schema import PROGRAMME_TABLES, data_hash
 
@@ -61,7 +67,7 @@ def load_into(path: Path, documents: Callable[[Mapping[str, str]], Iterable[m.Fi
                     mirrored)
     staged = _staged_store(path)
     try:
-        db = open_store(staged)
+        db = open_store(staged, name=path)  # named as the user named it, not by its hidden name
         try:
             summary = load(db, documents, displays, mirrored, root=store_root(path))
             _checkpoint(db)
@@ -90,7 +96,10 @@ def _staged_store(path: Path) -> Path:
 
 def _checkpoint(db: sqlite_utils.Database) -> None:
     """Move all of the write-ahead log into the store's main file, which then holds everything."""
-    busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    try:
+        busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError as exc:
+        raise store_error(db, exc) from None
     if busy:
         raise StoreError(f"{db_path(db)}: the new store could not be completed")
 
