@@ -659,7 +659,8 @@ def _migrate_in_transaction(conn: sqlite3.Connection, path: Path) -> None:
                              f"programmes into a new store with --db")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite has rolled back already on a full disk
+            conn.execute("ROLLBACK")
         raise
 
 
