@@ -2,7 +2,10 @@
 
 Sessions that share a ``slot`` are alternatives: every registered participant
 (``attended`` plays no part) goes in exactly one of them, fixed choices
-(``participant.sessions``) are kept, and no session goes over its capacity.
+(``participant.sessions``) are kept, and no session goes over its capacity: the
+constraints of :mod:`cxc.rules.constraints`, which give the network its arcs and
+capacities here and the ``slot-infeasible`` verdict to `cxc validate` and `cxc plan`
+alike.
 Among the placements that fit, the planner maximises, in this order
 (lexicographically):
 
@@ -47,7 +50,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cxc.errors import Finding
 from cxc.model import (
@@ -56,13 +59,20 @@ from cxc.model import (
     Session,
     Venue,
     identity_key,
-    overfilled_phrase,
     session_capacity,
-    slot_short_message,
     slots_of,
 )
+from cxc.rules.constraints import (
+    RULE,
+    SlotSeats,
+    allowed,
+    infeasible_finding,
+    over_seats,
+    seat_limit,
+    shortfall,
+)
 
-INFEASIBLE_RULE = "slot-infeasible"
+INFEASIBLE_RULE = RULE
 
 
 @dataclass(frozen=True)
@@ -189,10 +199,7 @@ def shared_themes(person: SlotPerson, session: SlotSession) -> int:
 
 def allowed_sessions(person: SlotPerson, sessions: Sequence[SlotSession]) -> tuple[str, ...]:
     """The sessions a person may be placed in: their fixed choices, else all."""
-    ids = tuple(s.id for s in sessions)
-    if not person.choices:
-        return ids
-    return tuple(i for i in ids if i in person.choices)
+    return allowed(person.choices, [s.id for s in sessions])
 
 
 def score_assignment(
@@ -308,10 +315,11 @@ def _solve_flow(
         graph.add_edge(pair, ("session", session_id), weight=0)
     for session in sessions:
         session_node = ("session", session.id)
-        if session.capacity is None:
+        seats = seat_limit(session.capacity)
+        if seats is None:
             graph.add_edge(session_node, sink, weight=0)
         else:
-            graph.add_edge(session_node, sink, capacity=max(session.capacity, 0), weight=0)
+            graph.add_edge(session_node, sink, capacity=seats, weight=0)
     _, flow = nx.network_simplex(graph)
     return [
         {
@@ -365,8 +373,9 @@ def plan_programme(
         result = solve_slot(options, people)
         placements.extend(Placement(programme, slot, s, email) for email, s in result.seats)
         moves.extend(_moves(programme, slot, people, dict(result.seats)))
-        if result.unplaced:
-            findings.append(_infeasible(doc, slot, slot_sessions, options, people, result))
+        finding = _infeasible(doc, slot, slot_sessions, options, people, result)
+        if finding is not None:
+            findings.append(finding)
 
     placements.sort(key=lambda p: (p.slot, p.session, p.email))
     moves.sort(key=lambda m: (m.slot, m.email))
@@ -398,12 +407,11 @@ def kept_plan(
         options, people = _slot_view(slot, slot_sessions, participants, venues, before)
         seats = dict.fromkeys((o.id for o in options), 0)
         for person in people:
-            if person.previous not in seats or (
-                    person.choices and person.previous not in person.choices):
+            if person.previous not in allowed_sessions(person, options):
                 return None
             seats[person.previous] += 1
             placements.append(Placement(programme, slot, person.previous, person.email))
-        if any(o.capacity is not None and seats[o.id] > o.capacity for o in options):
+        if any(over_seats(o.capacity, seats[o.id]) for o in options):
             return None
     placements.sort(key=lambda p: (p.slot, p.session, p.email))
     fills = _fills(sessions, participants, placements, venues)
@@ -499,46 +507,17 @@ def _infeasible(
     options: Sequence[SlotSession],
     people: Sequence[SlotPerson],
     result: SlotResult,
-) -> Finding:
-    """The error for a slot that cannot seat everyone, at its first overfilled session if any."""
-    missing = len(result.unplaced)
-    overfilled = _overfilled(options, people)
-    in_file_order = sorted(slot_sessions, key=_session_order)
-    where = next((s for s in in_file_order if s.id in overfilled), in_file_order[0])
-    message = slot_short_message(slot, missing, [(o.id, o.capacity) for o in options],
-                                 len(people))
-    if overfilled:
-        message += "; " + overfilled_phrase(
-            (session_id, chosen, capacity)
-            for session_id, (chosen, capacity) in sorted(overfilled.items()))
-    return Finding(
-        rule=INFEASIBLE_RULE,
-        severity="error",
-        message=message,
-        file=where.source.file or doc.file,
-        line=where.source.line or None,
-        programme=doc.programme.id,
-        session=where.id,
-        venue=where.venue,
-        extra={
-            "slot": slot,
-            "missing_seats": missing,
-            "sessions": [o.id for o in options],
-            "unplaced": list(result.unplaced),
-        },
-    )
+) -> Finding | None:
+    """The rules' ``slot-infeasible`` error for the slot, if any, with whom it leaves out.
 
-
-def _overfilled(
-    options: Sequence[SlotSession], people: Sequence[SlotPerson]
-) -> dict[str, tuple[int, int]]:
-    """Sessions fixed as the only choice of more people than they seat: id -> (chosen, capacity)."""
-    only_choice: dict[str, int] = defaultdict(int)
-    for person in people:
-        if len(person.choices) == 1:
-            only_choice[next(iter(person.choices))] += 1
-    return {
-        o.id: (only_choice[o.id], o.capacity)
-        for o in options
-        if o.capacity is not None and only_choice[o.id] > o.capacity
-    }
+    The verdict is the constraints' (the one `cxc validate` gives); the solver, maximising
+    the people placed first, leaves exactly that many out.
+    """
+    capacity = {o.id: o.capacity for o in options}
+    seats = [SlotSeats(s.id, capacity[s.id], s.source.file or doc.file, s.source.line or None,
+                       s.venue) for s in sorted(slot_sessions, key=_session_order)]
+    short = shortfall(slot, seats, len(people), [p.choices for p in people if p.choices])
+    if short is None:
+        return None
+    finding = infeasible_finding(doc.programme.id, short)
+    return replace(finding, extra={**finding.extra, "unplaced": list(result.unplaced)})
