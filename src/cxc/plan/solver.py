@@ -36,14 +36,17 @@ lower-cased email over the sessions in order of id. Sessions, cohorts and arcs
 are built in a canonical order, so the same programme gives the same plan
 whatever order its file lists things in.
 
-Solver: networkx's ``network_simplex``. It is exact (pure integer arithmetic
+Solver: networkx's ``network_simplex``, on the network as plain data
+(:func:`network`, :func:`network_simplex`). It is exact (pure integer arithmetic
 on Python ints, so the large lexicographic weights below never overflow or
-round), well kept, pure Python with no dependencies (about 2 MB installed), and
-solves the 5,000 x 50 benchmark in about a second (``bench/bench_plan.py``).
-OR-Tools' ``SimpleMinCostFlow`` is faster but brings a large binary wheel plus
-numpy, pandas and a pinned protobuf; scipy's HiGHS works in floating point,
-which would need staged solves to stay exact. Real programmes have tens of
-participants, where either choice is instant.
+round), deterministic, well kept, pure Python with no dependencies (a 2 MB wheel).
+``bench/solver.py`` hands the same networks to compiled solvers
+(figures in ``bench/README.md``, "Solver"): at EU scale OR-Tools'
+``SimpleMinCostFlow`` (Apache-2.0) solves them about 15 times faster, exactly, but
+the whole ``cxc plan`` only about 1.5 times (in CPU time: reading the programmes and
+building the networks remain), for about 210 MB installed (OR-Tools, pandas,
+numpy) and a peak memory over the 300 MB target; scipy's HiGHS (in floating
+point, so exact only with the goals solved in stages) is slower than networkx.
 """
 
 from __future__ import annotations
@@ -284,50 +287,105 @@ def _cohorts(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> l
     return cohorts
 
 
-def _solve_flow(
-    sessions: Sequence[SlotSession], cohorts: Sequence[_Cohort], weights: Weights
-) -> list[dict[str, int]]:
-    """For each cohort, how many of its members go to each session."""
-    import networkx as nx
+Node = tuple[str | int, ...]
 
+
+@dataclass(frozen=True)
+class Arc:
+    tail: int
+    head: int
+    capacity: int | None
+    """None: unbounded."""
+    cost: int
+
+
+@dataclass
+class Network:
+    """A slot's min-cost flow as plain data (see the module docstring), for any exact solver."""
+
+    nodes: list[Node]
+    """In the order they are first met (networkx's simplex depends on the order)."""
+    supply: list[int]
+    """Per node: the people it sends (a cohort), minus those it takes (the sink)."""
+    arcs: list[Arc]
+    placing: list[list[tuple[str, int]]]
+    """Per cohort: (session, index of the arc that seats its members there)."""
+
+    def node(self, name: Node) -> int:
+        index = self._index.get(name)
+        if index is None:
+            index = self._index[name] = len(self.nodes)
+            self.nodes.append(name)
+            self.supply.append(0)
+        return index
+
+    def arc(self, tail: Node, head: Node, cost: int, capacity: int | None = None) -> int:
+        self.arcs.append(Arc(self.node(tail), self.node(head), capacity, cost))
+        return len(self.arcs) - 1
+
+    def __post_init__(self) -> None:
+        self._index: dict[Node, int] = {}
+
+
+def network(
+    sessions: Sequence[SlotSession], cohorts: Sequence[_Cohort], weights: Weights
+) -> Network:
+    """The min-cost flow whose optimum is the slot's best placement: costs are minus gains."""
     themes = {s.id: s.themes for s in sessions}
-    graph: nx.DiGraph[tuple[str | int, ...]] = nx.DiGraph()
+    net = Network([], [], [], [])
     sink = ("sink",)
-    graph.add_node(sink, demand=sum(len(c.emails) for c in cohorts))
+    net.supply[net.node(sink)] = -sum(len(c.emails) for c in cohorts)
     pairs: set[tuple[str, str]] = set()
     for index, cohort in enumerate(cohorts):
         cohort_node = ("cohort", index)
-        graph.add_node(cohort_node, demand=-len(cohort.emails))
-        graph.add_edge(cohort_node, sink, weight=0)
+        net.supply[net.node(cohort_node)] = len(cohort.emails)
+        net.arc(cohort_node, sink, 0)
+        seats = []
         for session_id in cohort.allowed:
             gain = (
                 weights.placed
                 + weights.kept * (session_id == cohort.previous)
                 + weights.interest * len(themes[session_id].intersection(cohort.interests))
             )
-            graph.add_edge(cohort_node, ("pair", session_id, cohort.partner), weight=-gain)
+            pair = ("pair", session_id, cohort.partner)
+            seats.append((session_id, net.arc(cohort_node, pair, -gain)))
             pairs.add((session_id, cohort.partner))
+        net.placing.append(seats)
     for session_id, partner in sorted(pairs):
-        # A DiGraph has no parallel arcs, so the bonus seat goes through a node of its own.
+        # No parallel arcs (networkx's DiGraph has none): the bonus seat has a node of its own.
         pair, first = ("pair", session_id, partner), ("first", session_id, partner)
-        graph.add_edge(pair, first, capacity=1, weight=-weights.mixing)
-        graph.add_edge(first, ("session", session_id), weight=0)
-        graph.add_edge(pair, ("session", session_id), weight=0)
+        net.arc(pair, first, -weights.mixing, capacity=1)
+        net.arc(first, ("session", session_id), 0)
+        net.arc(pair, ("session", session_id), 0)
     for session in sessions:
-        session_node = ("session", session.id)
-        seats = seat_limit(session.capacity)
-        if seats is None:
-            graph.add_edge(session_node, sink, weight=0)
+        net.arc(("session", session.id), sink, 0, capacity=seat_limit(session.capacity))
+    return net
+
+
+def network_simplex(net: Network) -> list[int]:
+    """The flow on each arc of an optimal solution, by networkx's network simplex."""
+    import networkx as nx
+
+    graph: nx.DiGraph[Node] = nx.DiGraph()
+    for name, supply in zip(net.nodes, net.supply, strict=True):
+        graph.add_node(name, demand=-supply)
+    for arc in net.arcs:
+        tail, head = net.nodes[arc.tail], net.nodes[arc.head]
+        if arc.capacity is None:
+            graph.add_edge(tail, head, weight=arc.cost)
         else:
-            graph.add_edge(session_node, sink, capacity=seats, weight=0)
+            graph.add_edge(tail, head, capacity=arc.capacity, weight=arc.cost)
     _, flow = nx.network_simplex(graph)
-    return [
-        {
-            session_id: flow[("cohort", index)][("pair", session_id, cohort.partner)]
-            for session_id in cohort.allowed
-        }
-        for index, cohort in enumerate(cohorts)
-    ]
+    return [flow[net.nodes[a.tail]][net.nodes[a.head]] for a in net.arcs]
+
+
+def _solve_flow(
+    sessions: Sequence[SlotSession], cohorts: Sequence[_Cohort], weights: Weights
+) -> list[dict[str, int]]:
+    """For each cohort, how many of its members go to each session."""
+    net = network(sessions, cohorts, weights)
+    flow = network_simplex(net)
+    return [{session_id: flow[arc] for session_id, arc in seats} for seats in net.placing]
 
 
 def solve_slot(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> SlotResult:
