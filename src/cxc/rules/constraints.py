@@ -22,7 +22,7 @@ the verdict both ``cxc validate`` and ``cxc plan`` report, with one wording
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cxc.errors import Finding
@@ -87,7 +87,9 @@ def most_seated(sessions: Sequence[SlotSeats], people: int,
     those who have some (the others may take any session).
 
     A maximum flow: people, grouped by the sessions they may attend, to sessions, to their
-    seats. Most people have no fixed choice, so the groups, and the flow, are small.
+    seats. Most people have no fixed choice, so the groups, and the flow, are small; and
+    when seating the groups greedily (fewest sessions first) seats everyone, that is the
+    maximum without a flow.
     """
     ids = [s.id for s in sessions]
     groups = Counter(allowed(c, ids) for c in fixed)
@@ -95,8 +97,23 @@ def most_seated(sessions: Sequence[SlotSeats], people: int,
     limits = [seat_limit(s.capacity) for s in sessions]
     if set(groups) <= {tuple(ids)}:
         return people if None in limits else min(people, sum(n or 0 for n in limits))
-    return _max_flow([g for g in groups.items() if g[1]], ids,
-                     [people if n is None else n for n in limits])
+    seats = [people if n is None else n for n in limits]
+    if _greedy(groups, ids, seats) == people:
+        return people
+    return _max_flow([g for g in groups.items() if g[1]], ids, seats)
+
+
+def _greedy(groups: Mapping[tuple[str, ...], int], ids: list[str], seats: list[int]) -> int:
+    """People seated by filling, group by group (fewest sessions first), the free seats."""
+    left = dict(zip(ids, seats, strict=True))
+    seated = 0
+    for sessions, size in sorted(groups.items(), key=lambda g: (len(g[0]), g[0])):
+        for sid in sessions:
+            take = min(size, left[sid])
+            left[sid] -= take
+            size -= take
+            seated += take
+    return seated
 
 
 def _max_flow(groups: list[tuple[tuple[str, ...], int]], ids: list[str],
