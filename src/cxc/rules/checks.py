@@ -29,6 +29,7 @@ from typing import Any
 
 from cxc import model as m
 from cxc.errors import Finding
+from cxc.rules.constraints import SlotSeats, infeasible_finding, over_seats, shortfall
 
 ACTIVE = "p.status != 'cancelled'"
 """The programmes the rules check (``p`` is the programmes table)."""
@@ -391,18 +392,28 @@ def venue_over_capacity(facts: Facts) -> Iterator[Finding]:
     for file, sessions in facts.sessions.items():
         people = attendees.get(file, 0)
         for s in sessions:
-            if s.plenary and s.seats is not None and people > s.seats:
+            if s.plenary and over_seats(s.seats, people):
                 yield _finding("venue-over-capacity",
                                f"plenary session `{s.id}` has {people} attendees and "
                                f"{s.seats} seats", facts.at(file, s.line), s.programme,
                                session=s.id, venue=s.venue)
 
 
-def _fixed_choices(facts: Facts) -> dict[tuple[str, str], int]:
-    """(file, session id) -> how many registrations of the file chose that session."""
-    return {(file, sid): int(n) for file, sid, n in facts.rows(
-        "SELECT r.file, j.value, count(DISTINCT r.rowid) FROM seat_holders r, "
-        "json_each(r.sessions) j WHERE r.sessions != '[]' GROUP BY r.file, j.value")}
+def _fixed_choices(facts: Facts) -> dict[str, tuple[int, list[list[str]]]]:
+    """File -> (how many people it seats, the fixed choices of those who made some).
+
+    One registration per email, the first (a repeated email is a duplicate-id error), as the
+    planner reads them.
+    """
+    seated = dict(facts.rows("SELECT file, count(DISTINCT email) FROM seat_holders "
+                             "GROUP BY file"))
+    chosen: dict[str, list[list[str]]] = defaultdict(list)
+    for file, sessions in facts.rows(
+            "SELECT r.file, r.sessions FROM seat_holders r WHERE r.sessions != '[]' "
+            "AND r.rowid = (SELECT min(h.rowid) FROM seat_holders h WHERE h.file = r.file "
+            "AND h.email = r.email) ORDER BY r.file, r.rowid"):
+        chosen[file].append(json.loads(sessions))
+    return {file: (int(n), chosen.get(file, [])) for file, n in seated.items()}
 
 
 def slot_infeasible(facts: Facts) -> Iterator[Finding]:
@@ -415,26 +426,18 @@ def slot_infeasible(facts: Facts) -> Iterator[Finding]:
         yield _finding(rule, f"{email} is fixed to {count} sessions of slot `{slot}`; choose "
                        f"one", facts.at(file, line), pid,
                        participant=email)
-    attendees = facts.attendees
-    chosen = _fixed_choices(facts)
+    people = _fixed_choices(facts)
     for file, sessions in facts.sessions.items():
-        people = attendees.get(file, 0)
-        for slot, parallel in sorted(m.slots_of(sessions).items()):
-            seats = [s.seats for s in parallel]
-            total = sum(n for n in seats if n is not None)
-            if None not in seats and total < people:
-                first = parallel[0]
-                yield _finding(rule, m.slot_short_message(
-                    slot, people - total, [(s.id, s.seats) for s in parallel], people),
-                    facts.at(file, first.line), first.programme, session=first.id)
-            for s in parallel:
-                fixed = chosen.get((file, s.id), 0)
-                if s.seats is not None and fixed > s.seats:
-                    yield _finding(rule, f"slot `{slot}` is {m.seats_phrase(fixed - s.seats)} "
-                                   f"short at `{s.id}`: "
-                                   f"{m.overfilled_phrase([(s.id, fixed, s.seats)])}",
-                                   facts.at(file, s.line), s.programme, session=s.id,
-                                   venue=s.venue)
+        seated, fixed = people.get(file, (0, []))
+        first: dict[str, SessionRow] = {}
+        for s in sessions:
+            first.setdefault(s.id, s)
+        for slot, parallel in sorted(m.slots_of(first.values()).items()):
+            seats = [SlotSeats(s.id, s.seats, facts.at(file, s.line).file or None, s.line,
+                               s.venue) for s in parallel]
+            short = shortfall(slot, seats, seated, fixed)
+            if short is not None:
+                yield infeasible_finding(parallel[0].programme, short)
 
 
 def _overlapping(sessions: list[SessionRow]) -> Iterator[tuple[SessionRow, SessionRow]]:
