@@ -39,10 +39,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m mypy --strict src scripts
 	$(BIN)/python scripts/cli_docs.py --check
+	$(BIN)/python scripts/format_docs.py --check
 
-# docs/cli.md is generated from `cxc --help`: run this after changing a command or its help.
+# docs/cli.md is generated from `cxc --help`, the key tables of docs/format.md and
+# docs/cxc.schema.json from src/cxc/format/definition.py: run this after changing either.
 docs: $(VENV)/.installed-dev
 	$(BIN)/python scripts/cli_docs.py
+	$(BIN)/python scripts/format_docs.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py

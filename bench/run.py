@@ -19,6 +19,11 @@ plan         ``cxc plan --format json``            --                           
 export       ``cxc export --out TMP``, every        icalendar: the same number of       <= 1.5x
              programme's calendars and pages       events a calendar, to_ical, write
 start-up     ``cxc --help``, best of 10            ``sqlite-utils --help``             <= 1.0x
+nothing      ``cxc plan DIR`` + ``cxc export`` again  the full run of both on a fresh     <= 5 %
+changed      on the untouched folder               store (its first export)
+one          the same after one session of one     the same full run                   <= 5 %
+programme    programme moved 30 minutes earlier
+changed      (and no other programme's file rewritten, in either)
 memory       peak RSS of each cxc command          --                                  < 300 MB
 ===========  ===================================  ==================================  ========
 
@@ -34,14 +39,16 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -405,6 +412,178 @@ def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# -- incremental runs (issue 17): nothing changed, one programme changed ---------------------
+
+INCREMENTAL_TARGET = 0.05
+"""Each incremental `plan DIR` + `export` run: at most this share of the full run's wall time."""
+SESSION_SHIFT_MINUTES = 30
+_SESSION_TIME = re.compile(r"^(\s*)(start|end): (\d{4}-\d{2}-\d{2} \d{2}:\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What tells a rewritten file from one left alone: inode (export renames a new file into
+    place), modification time, size and a digest of the bytes."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+    digest: str
+
+
+def folder_state(out: Path) -> dict[str, FileState]:
+    """Every file under ``out`` but cxc's own folder (``.cxc``: its lock and temporary files)."""
+    state: dict[str, FileState] = {}
+    for path in out.rglob("*"):
+        relative = path.relative_to(out)
+        if relative.parts[0] == ".cxc" or not path.is_file():
+            continue
+        info = path.stat()
+        state[relative.as_posix()] = FileState(
+            info.st_ino, info.st_mtime_ns, info.st_size,
+            hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest())
+    return state
+
+
+def changed_files(before: dict[str, FileState], after: dict[str, FileState]) -> list[str]:
+    """Files written, added or removed between two states of a folder."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def shift_first_session(data: Path) -> tuple[Path, str, str]:
+    """Move the first session of one programme file 30 minutes earlier, start and end: the
+    gap to the next session only grows and everyone arrives the day before, so the data stays
+    valid. Returns (file, programme id, what moved)."""
+    import yaml
+
+    files = sorted((data / "programmes").rglob("*.yaml"))
+    path = files[len(files) // 2]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    doc = yaml.load("".join(lines), Loader=yaml.CSafeLoader)
+    pid = doc["programme"]["id"]
+    first = doc["sessions"][0]["id"]
+    at = next(i for i, line in enumerate(lines) if line.strip() == f"- id: {first}")
+    moved = []
+    for i in range(at + 1, len(lines)):
+        if lines[i].lstrip().startswith("- "):
+            break
+        match = _SESSION_TIME.match(lines[i])
+        if match:
+            indent, key, value = match.groups()
+            old = datetime.strptime(value, "%Y-%m-%d %H:%M")
+            new = old - timedelta(minutes=SESSION_SHIFT_MINUTES)
+            lines[i] = f"{indent}{key}: {new:%Y-%m-%d %H:%M}\n"
+            moved.append(f"{key} {old:%H:%M} -> {new:%H:%M}")
+    if len(moved) != 2:
+        sys.exit(f"bench: could not find the start and end of session {first} in {path}")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path, pid, f"session {first}: {', '.join(moved)}"
+
+
+def people_files(db: Path, pid: str) -> set[str]:
+    """The file names (slugs) of the people registered for ``pid``."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT slug FROM person_slugs WHERE person IN (SELECT email FROM "
+                            "registrations WHERE programme = ?)", (pid,)).fetchall()
+    conn.close()
+    return {slug for (slug,) in rows}
+
+
+def allowed_for(pid: str, slugs: set[str]) -> Callable[[str], bool]:
+    """Whether a changed file may change when programme ``pid`` changed: a file of its own
+    folder, or a file of one of its people."""
+    def allowed(path: str) -> bool:
+        parts = path.split("/")
+        return parts[0] == pid or (len(parts) == 3 and parts[1] == "participants"
+                                   and parts[2].rsplit(".", 1)[0] in slugs)
+    return allowed
+
+
+_EXPORTED = re.compile(r"exported ([\d,]+) programmes?(?: \(([\d,]+) unchanged\))?")
+
+
+def export_said(stderr: str) -> str:
+    """What `cxc export` said it did: programmes exported and how many were left as they were."""
+    match = _EXPORTED.search(stderr)
+    if match is None:
+        return "export said nothing of what it rebuilt"
+    total = int(match.group(1).replace(",", ""))
+    unchanged = int((match.group(2) or "0").replace(",", ""))
+    return f"export rebuilt {total - unchanged:,} of {total:,} programmes"
+
+
+@dataclass
+class Step:
+    plan: Run
+    export: Run
+
+    @property
+    def seconds(self) -> float:
+        return self.plan.seconds + self.export.seconds
+
+    @property
+    def cpu(self) -> float:
+        return self.plan.cpu + self.export.cpu
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.plan.peak_mb, self.export.peak_mb)
+
+
+def plan_and_export(cxc: str, db: Path, data: Path, out: Path, work: Path,
+                    env: dict[str, str]) -> Step:
+    """`cxc plan DATA` then `cxc export --out OUT`, as a coordinator runs them."""
+    plan = measure([cxc, "--db", str(db), "plan", str(data)], stdout=work / "plan.txt", env=env)
+    export = measure([cxc, "--db", str(db), "export", "--out", str(out)], env=env)
+    return Step(plan, export)
+
+
+def run_incremental(cxc: str, data: Path, work: Path, env: dict[str, str],
+                    rows: list[Row], memory: list[tuple[str, float]]) -> None:
+    """The full run on a copy of the data, then the same commands on the untouched folder,
+    then after one session of one programme moved; each against the full run."""
+    folder = work / "incremental-data"
+    remove(folder)
+    shutil.copytree(data, folder, ignore=shutil.ignore_patterns("MANIFEST.json"))
+    db, out = fresh_db(work / "incremental.db"), work / "incremental-out"
+    remove(out)
+    full = plan_and_export(cxc, db, folder, out, work, env)
+    print(f"full:     plan DIR {secs(full.plan.seconds)} (cpu {full.plan.cpu:.1f} s) + export "
+          f"{secs(full.export.seconds)} (cpu {full.export.cpu:.1f} s) = {secs(full.seconds)}; "
+          f"{export_said(full.export.stderr)}; load average {os.getloadavg()[0]:.2f}",
+          flush=True)
+    rows.append(Row("plan DIR + export, full", secs(full.seconds), "-", "1.00", "(report)",
+                    None))
+    memory.append(("plan DIR, full", full.plan.peak_mb))
+
+    def step(name: str, may_change: Callable[[str], bool], must_change: str | None) -> None:
+        before = folder_state(out)
+        run = plan_and_export(cxc, db, folder, out, work, env)
+        after = folder_state(out)
+        changed = changed_files(before, after)
+        wrong = [p for p in changed if not may_change(p)]
+        missing = must_change is not None and must_change not in changed
+        ratio = run.seconds / full.seconds
+        print(f"{name}: plan DIR {secs(run.plan.seconds)} (cpu {run.plan.cpu:.1f} s) + export "
+              f"{secs(run.export.seconds)} (cpu {run.export.cpu:.1f} s) = {secs(run.seconds)}, "
+              f"{ratio:.1%} of the full run (cpu {run.cpu / full.cpu:.1%}); "
+              f"{export_said(run.export.stderr)}; {len(changed):,} of {len(after):,} files "
+              f"changed, {len(wrong):,} that should not" + (f" (e.g. {', '.join(wrong[:3])})"
+                                                            if wrong else "")
+              + (f"; {must_change} was not rewritten" if missing else "")
+              + f"; load average {os.getloadavg()[0]:.2f}", flush=True)
+        rows.append(Row(name, secs(run.seconds), secs(full.seconds), f"{ratio:.3f}",
+                        f"<= {INCREMENTAL_TARGET:.2f}, others untouched",
+                        ratio <= INCREMENTAL_TARGET and not wrong and not missing))
+        memory.append((f"{name}, export", run.export.peak_mb))
+
+    step("nothing changed", lambda path: False, None)
+    path, pid, what = shift_first_session(folder)
+    print(f"one programme changed: {path.relative_to(folder)} ({pid}), {what}", flush=True)
+    step("one programme changed", allowed_for(pid, people_files(db, pid)),
+         f"{pid}/programme.ics")
+
+
 def run_benchmarks(args: argparse.Namespace) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     programmes, registrations = SCALES[args.scale]
@@ -432,6 +611,10 @@ def run_benchmarks(args: argparse.Namespace) -> int:
     memory: list[tuple[str, float]] = []
     db = work / "cxc.db"
     try:
+        if args.incremental_only:
+            run_incremental(cxc, data, work, env, rows, memory)
+            return finish(rows, memory, args)
+
         # load --------------------------------------------------------------------------
         load, floor = Best(), Best()
         for _ in range(repeat):
@@ -509,6 +692,9 @@ def run_benchmarks(args: argparse.Namespace) -> int:
                         f"<= {EXPORT_TARGET}x", ratio <= EXPORT_TARGET))
         memory.append((label, export.peak_mb))
 
+        # incremental: plan DIR + export, full, then nothing changed, one programme changed
+        run_incremental(cxc, data, work, env, rows, memory)
+
         # start-up ------------------------------------------------------------------------
         mine, theirs = Best(), Best()
         for _ in range(STARTUP_REPEAT):
@@ -523,10 +709,6 @@ def run_benchmarks(args: argparse.Namespace) -> int:
                         f"<= {STARTUP_TARGET}x", ratio <= STARTUP_TARGET))
         memory.append(("--help", mine.peak_mb))
 
-        for name, peak in memory:
-            rows.append(Row(f"peak memory: {name}", mb(peak), "-", "-",
-                            f"< {MEMORY_TARGET_MB:.0f} MB", peak < MEMORY_TARGET_MB))
-
         if args.plan_solver:
             run = measure([sys.executable, str(BENCH / "bench_plan.py")], env=env, ok=(0, 1),
                           stdout=work / "bench_plan.txt")
@@ -539,6 +721,14 @@ def run_benchmarks(args: argparse.Namespace) -> int:
         else:
             remove(work)
 
+    return finish(rows, memory, args)
+
+
+def finish(rows: list[Row], memory: list[tuple[str, float]], args: argparse.Namespace) -> int:
+    """Print the table (every figure, then each command's peak memory); 1 if a target failed."""
+    for name, peak in memory:
+        rows.append(Row(f"peak memory: {name}", mb(peak), "-", "-",
+                        f"< {MEMORY_TARGET_MB:.0f} MB", peak < MEMORY_TARGET_MB))
     print_table(rows)
     failed = [r.name for r in rows if r.passed is False]
     if failed:
@@ -591,6 +781,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--regenerate", action="store_true", help="generate the data again")
     parser.add_argument("--plan-solver", action="store_true",
                         help="also run bench/bench_plan.py (needs scipy, from the test extras)")
+    parser.add_argument("--incremental-only", action="store_true",
+                        help="only the full, nothing-changed and one-programme-changed runs "
+                             "of `cxc plan DIR` + `cxc export`")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even if a target fails")
     return run_benchmarks(parser.parse_args(argv))

@@ -1,6 +1,6 @@
 """Shared fixtures: a small valid partnership and Cluster Exchange, and ways to run `cxc` on them.
 
-Every CLI test tells the same story: take the valid YAML below, change one
+Every CLI test tells the same story: take the valid YAML (tests/data/), change one
 thing, write it to ``tmp_path``, run `cxc load` and `cxc validate` against a
 real SQLite store there, and look at the output.
 
@@ -21,6 +21,7 @@ import io
 import json
 import os
 import sqlite3
+import string
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,273 +35,26 @@ import pytest
 CXC = Path(sys.executable).with_name("cxc")
 """The installed entry point, next to this interpreter."""
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden calendars of tests/data/golden/ from the real "
+                          "export instead of comparing with them (then review the diff)")
+
+DATA = Path(__file__).resolve().parent / "data"
+"""The test data sets, as files: the fixture YAML below, golden calendars, import forms."""
+
+
+def _data_file(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
 # A partnership of three clusters: Lille hosts, Barcelona and Tallinn send delegations.
-PARTNERSHIP = """\
-partnership:
-  id: demo
-  name: DEMO - a test partnership of three health clusters
-  funding: COSME
-  start: 2023-02-01
-  end: 2025-01-31
-partners:
-  - id: lille-health
-    name: Lille Health Cluster
-    country: FR
-    city: Lille
-    timezone: Europe/Paris
-    contact:
-      name: Programme desk
-      email: desk@lille-health.example
-  - id: barna-bio
-    name: Barna Bio
-    country: ES
-    city: Barcelona
-    timezone: Europe/Madrid
-  - id: tallinn-med
-    name: Tallinn Med
-    country: EE
-    city: Tallinn
-    timezone: Europe/Tallinn
-targets:
-  cxc: 2
-  study_visits: 3
-activities:
-  - kind: eccp_post
-    partner: lille-health
-    date: 2024-04-15
-    title: "Lille Health: our first Cluster Exchange"
-"""
+PARTNERSHIP = _data_file("partnership.yaml")
 
 # A Cluster Exchange from Thursday 28 March to Monday 1 April 2024 (three working days,
 # the clocks go forward in the night of Sunday 31 March), two delegations of three.
-PROGRAMME = """\
-programme:
-  id: cxc-2024-lille
-  kind: cxc
-  title: Digital health in the Hauts-de-France
-  host: lille-health
-  city: Lille
-  country: FR
-  timezone: Europe/Paris
-  start: 2024-03-28
-  end: 2024-04-01
-  status: confirmed
-  capacity: 10
-  quotas:
-    barna-bio: 3
-    tallinn-med: 3
-  themes: [digital health, ai]
-  min_transfer_minutes: 30
-
-venues:
-  - id: campus
-    name: Eurasante campus
-    address: 310 avenue Eugene Avinee, Loos
-    capacity: 40
-    geo: [50.6090, 3.0370]
-  - id: lab
-    name: Imaging lab
-    capacity: 10
-  - id: studio
-    name: Telemedicine studio
-    capacity: 5
-  - id: hall
-    name: Grand Palais
-    capacity: 2000
-
-sessions:
-  - id: welcome
-    title: Welcome and tour of the campus
-    kind: visit
-    venue: campus
-    start: 2024-03-28 09:30
-    end: 2024-03-28 11:00
-    organisations: [Eurasante, CHU Lille]
-  - id: lab-a
-    title: AI in medical imaging (group A)
-    kind: meeting
-    venue: lab
-    slot: thursday-pm
-    capacity: 3
-    start: 2024-03-28 14:00
-    end: 2024-03-28 16:00
-    themes: [ai]
-  - id: lab-b
-    title: Telemedicine in practice (group B)
-    kind: meeting
-    venue: studio
-    slot: thursday-pm
-    start: 2024-03-28 14:00
-    end: 2024-03-28 16:00
-    themes: [digital health]
-  - id: convention
-    title: Health innovation convention
-    kind: conference
-    venue: hall
-    capacity: 30
-    start: 2024-03-29 09:00
-    end: 2024-03-29 17:00
-  - id: brunch
-    title: Sunday brunch with the start-ups
-    kind: networking
-    venue: campus
-    start: 2024-03-31 11:00
-    end: 2024-03-31 13:00
-  - id: wrap-up
-    title: Wrap-up and next steps
-    kind: meeting
-    venue: campus
-    start: 2024-04-01 10:00
-    end: 2024-04-01 12:00
-
-participants:
-  - email: ana.garcia@example.com
-    name: Ana Garcia
-    organisation: Mediscan SL
-    org_type: sme
-    country: ES
-    partner: barna-bio
-    interests: [ai]
-    sessions: [lab-a]
-    travel:
-      - mode: flight
-        ref: VY8010
-        from: Barcelona (BCN)
-        to: Lille (LIL)
-        depart: 2024-03-27 17:05
-        depart_timezone: Europe/Madrid
-        arrive: 2024-03-27 19:00
-      - mode: flight
-        ref: VY8011
-        from: Lille (LIL)
-        to: Barcelona (BCN)
-        depart: 2024-04-01 18:00
-        arrive: 2024-04-01 19:55
-        arrive_timezone: Europe/Madrid
-    stay:
-      name: Hotel Lille Centre
-      address: 1 place de la Gare, Lille
-      check_in: 2024-03-27
-      check_out: 2024-04-02
-  - email: jordi.puig@example.com
-    name: Jordi Puig
-    organisation: Salut Digital SL
-    org_type: startup
-    country: ES
-    partner: barna-bio
-    travel:
-      - mode: train
-        from: Barcelona Sants
-        to: Lille Europe
-        depart: 2024-03-27 08:00
-        arrive: 2024-03-27 17:30
-      - mode: train
-        from: Lille Europe
-        to: Barcelona Sants
-        depart: 2024-04-01 13:30
-        arrive: 2024-04-01 22:40
-    stay:
-      name: Hotel Lille Centre
-      check_in: 2024-03-27
-      check_out: 2024-04-01
-  - email: marta.soler@example.com
-    name: Marta Soler
-    organisation: Barna Bio
-    org_type: cluster
-    country: ES
-    partner: barna-bio
-    interests: [ai, digital health]
-    sessions: [lab-a]
-    travel:
-      - mode: flight
-        from: Barcelona (BCN)
-        to: Lille (LIL)
-        depart: 2024-03-27 17:05
-        depart_timezone: Europe/Madrid
-        arrive: 2024-03-27 19:00
-      - mode: flight
-        from: Lille (LIL)
-        to: Barcelona (BCN)
-        depart: 2024-04-01 18:00
-        arrive: 2024-04-01 19:55
-        arrive_timezone: Europe/Madrid
-    stay:
-      name: Hotel Lille Centre
-      check_in: 2024-03-27
-      check_out: 2024-04-02
-  - email: kadri.tamm@example.com
-    name: Kadri Tamm
-    organisation: Medtech OU
-    org_type: sme
-    country: EE
-    partner: tallinn-med
-    interests: [digital health]
-    travel:
-      # flying west: by the clocks it lands before it took off
-      - mode: flight
-        from: Tallinn (TLL)
-        to: Lille (LIL)
-        depart: 2024-03-27 15:00
-        depart_timezone: Europe/Tallinn
-        arrive: 2024-03-27 14:30
-      - mode: flight
-        from: Lille (LIL)
-        to: Tallinn (TLL)
-        depart: 2024-04-01 15:00
-        arrive: 2024-04-01 19:30
-        arrive_timezone: Europe/Tallinn
-    stay:
-      name: Hotel Lille Centre
-      check_in: 2024-03-27
-      check_out: 2024-04-02
-  - email: jaan.kask@example.com
-    name: Jaan Kask
-    organisation: Tartu University Hospital
-    org_type: hospital
-    country: EE
-    partner: tallinn-med
-    travel:
-      - mode: flight
-        from: Tallinn (TLL)
-        to: Lille (LIL)
-        depart: 2024-03-27 15:00
-        depart_timezone: Europe/Tallinn
-        arrive: 2024-03-27 14:30
-      - mode: flight
-        from: Lille (LIL)
-        to: Tallinn (TLL)
-        depart: 2024-04-01 15:00
-        arrive: 2024-04-01 19:30
-        arrive_timezone: Europe/Tallinn
-    stay:
-      name: Hotel Lille Centre
-      check_in: 2024-03-27
-      check_out: 2024-04-02
-  - email: liis.saar@example.com
-    name: Liis Saar
-    organisation: Tallinn Med
-    org_type: cluster
-    country: EE
-    partner: tallinn-med
-    attended: true
-    travel:
-      - mode: flight
-        from: Tallinn (TLL)
-        to: Lille (LIL)
-        depart: 2024-03-28 06:00
-        depart_timezone: Europe/Tallinn
-        arrive: 2024-03-28 09:15
-      - mode: flight
-        from: Lille (LIL)
-        to: Tallinn (TLL)
-        depart: 2024-04-01 15:00
-        arrive: 2024-04-01 19:30
-        arrive_timezone: Europe/Tallinn
-    stay:
-      name: Hotel Lille Centre
-      check_in: 2024-03-28
-      check_out: 2024-04-02
-"""
+PROGRAMME = _data_file("programme.yaml")
 
 PROGRAMME_ID = "cxc-2024-lille"
 
@@ -319,31 +73,9 @@ def other_programme(
 
     ``participants`` is YAML for the entries of its `participants:` list, indented by two.
     """
-    end = end or start
-    return f"""\
-programme:
-  id: {programme_id}
-  kind: {kind}
-  title: A second programme
-  host: {host}
-  country: EE
-  timezone: Europe/Tallinn
-  start: {start}
-  end: {end}
-  status: {status}
-venues:
-  - id: hub
-    name: Health hub
-    capacity: 50
-sessions:
-  - id: keynote
-    title: Keynote
-    venue: hub
-    start: {start} 10:00
-    end: {start} 12:00
-participants:
-{participants or "  []"}
-"""
+    return string.Template(_data_file("other-programme.yaml")).substitute(
+        programme_id=programme_id, kind=kind, host=host, start=start, end=end or start,
+        status=status, participants=participants or "  []")
 
 
 def participant_yaml(email: str, *, partner: str = "barna-bio", organisation: str = "Someone SL",

@@ -149,7 +149,7 @@ def test_two_loads_creating_the_store_at_once(data: Data, tmp_path: Path) -> Non
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
-        assert conn.execute("SELECT count(*) FROM meta WHERE key = 'secret'").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM _secrets WHERE name = 'secret'").fetchone()[0] == 1
         files = {p for (p,) in conn.execute("SELECT display FROM files")}
     finally:
         conn.close()

@@ -168,3 +168,90 @@ def test_the_fingerprint_is_kept_in_meta_per_folder_and_programme(
         keys = [k for (k,) in conn.execute(
             "SELECT key FROM meta WHERE key LIKE 'export:%' ORDER BY key")]
     assert keys == [f"export:out:{pid}" for pid in calls]
+
+
+def readiness_checks(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """One entry for every full readiness check (`check_ready`) export makes from now on."""
+    calls: list[object] = []
+    real = export.check_ready
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        calls.append(args[1:])
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(export, "check_ready", counted)
+    return calls
+
+
+def test_an_export_checks_readiness_once_when_nobody_else_writes(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ok(run("plan", folder, "--format", "json"))
+    checks = readiness_checks(monkeypatch)
+
+    ok(run("export", "--out", "out"))
+    assert len(checks) == 1
+    ok(run("export", "--out", "out", "--feeds"))  # its own token commit changes nothing
+    assert len(checks) == 2
+
+
+def test_a_commit_by_another_writer_between_the_two_looks_is_checked_again(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone else changes a programme after the first check and before export takes its
+    snapshot: the snapshot is checked again, and export refuses with nothing written."""
+    ok(run("plan", folder, "--format", "json"))
+    with sqlite3.connect(db) as conn:
+        pid = conn.execute("SELECT min(id) FROM programmes WHERE status != 'cancelled'"
+                           ).fetchone()[0]
+    conn.close()
+    checks = readiness_checks(monkeypatch)
+    real_enter = export._Sent.__enter__
+
+    def meddle(self: Any) -> Any:
+        with sqlite3.connect(db) as other:
+            other.execute("UPDATE programmes SET data_hash = 'edited' WHERE id = ?", (pid,))
+        other.close()
+        return real_enter(self)
+
+    monkeypatch.setattr(export._Sent, "__enter__", meddle)
+
+    refused = run("export", "--out", "out")
+
+    assert refused.code == 1, refused.output
+    assert f"programme `{pid}` changed since it was planned" in refused.output
+    assert len(checks) == 2
+    assert files(Path("out")) == {}
+
+
+def test_an_export_that_writes_nothing_does_not_sync_the_disks(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    syncs: list[int] = []
+    monkeypatch.setattr(export.AtomicWriter, "sync", lambda self: syncs.append(self.written))
+    calls, before = exported(run, folder, monkeypatch)
+    assert len(syncs) == 1
+
+    ok(run("export", "--out", "out"))
+    assert len(syncs) == 1
+    assert files(Path("out")) == before
+    page = sorted(Path("out", calls[0], "participants").glob("*.html"))[0]
+    page.unlink()
+    ok(run("export", "--out", "out"))  # the page is written again, and synced
+    assert syncs[1:] == [1]
+    assert page.exists()
+
+
+def test_what_an_export_wrote_is_synced_file_by_file_when_few(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[Path] = []
+    system: list[None] = []
+    monkeypatch.setattr(export, "_fsync", synced.append)
+    monkeypatch.setattr(export.os, "sync", lambda: system.append(None))
+    monkeypatch.setattr(export, "FSYNC_EACH_UP_TO", 3)
+    calls, before = exported(run, folder, monkeypatch)
+    assert len(before) > 3
+    assert (synced, len(system)) == ([], 1)  # a first export: the system's sync
+
+    page = sorted(Path("out", calls[0], "participants").glob("*.html"))[0]
+    page.unlink()
+    ok(run("export", "--out", "out"))
+    assert synced == [page.resolve(), page.parent.resolve()]
+    assert len(system) == 1

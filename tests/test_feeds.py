@@ -29,8 +29,6 @@ from pathlib import Path
 import pytest
 from conftest import PARTNERSHIP, PROGRAMME, PROGRAMME_ID, Runner, other_programme, participant_yaml
 
-from cxc.store import SCHEMA_VERSION
-
 Write = Callable[[str, str], Path]
 
 EPOCH = "1735689600"
@@ -177,7 +175,7 @@ def test_a_schema_3_store_gets_the_feed_tokens_table(
         conn.execute("PRAGMA user_version = 3")
     exported("--feeds")
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 4  # and on to the latest
         assert conn.execute("SELECT count(*) FROM feed_tokens").fetchone()[0] >= 2
 
 

@@ -26,9 +26,15 @@ def one_line(text: str) -> str:
                    for c in text)
 
 
-def plural(n: int, noun: str) -> str:
-    """``1 file``, ``2 files``: a count and its noun, for messages."""
-    return f"{n} {noun}{'s' * (n != 1)}"
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 file``, ``2 files``: a count and its noun, for messages (``nouns``: an irregular
+    plural, ``itineraries``)."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
+def them(n: int) -> str:
+    """The pronoun for ``n`` things: fix ``it`` (one error), fix ``them`` (two)."""
+    return "it" if n == 1 else "them"
 
 
 @dataclass(frozen=True)

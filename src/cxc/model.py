@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, get_args
 from unicodedata import normalize
 from zoneinfo import ZoneInfo
 
@@ -30,19 +30,26 @@ def is_pseudonym(key: str) -> bool:
     return key.startswith("forgotten-") and key.endswith("@invalid")
 
 
-PROGRAMME_KINDS = ("study_visit", "cxc", "deep_dive_day")
-STATUSES = ("planned", "confirmed", "held", "cancelled")
-SESSION_KINDS = (
+ProgrammeKind = Literal["study_visit", "cxc", "deep_dive_day"]
+ProgrammeStatus = Literal["planned", "confirmed", "held", "cancelled"]
+RegistrationStatus = Literal["registered", "waitlisted", "withdrawn"]
+ActivityKind = Literal["promotional_event", "eccp_post", "strategic_analysis"]
+SessionKind = Literal[
     "visit", "meeting", "pitch", "b2b", "conference", "networking", "meal", "travel", "other",
-)
+]
+
+# The same values as tuples, in the order the format lists them (its choices come from here).
+PROGRAMME_KINDS: tuple[ProgrammeKind, ...] = get_args(ProgrammeKind)
+STATUSES: tuple[ProgrammeStatus, ...] = get_args(ProgrammeStatus)
+REGISTRATION_STATUSES: tuple[RegistrationStatus, ...] = get_args(RegistrationStatus)
+ACTIVITY_KINDS: tuple[ActivityKind, ...] = get_args(ActivityKind)
+SESSION_KINDS: tuple[SessionKind, ...] = get_args(SessionKind)
 ORG_TYPES = (
     "sme", "startup", "large_company", "cluster", "research", "hospital", "public", "other",
 )
 TRAVEL_MODES = ("flight", "train", "bus", "car", "other")
-ACTIVITY_KINDS = ("promotional_event", "eccp_post", "strategic_analysis")
 # Organisation types that may host a cxc but not travel in one (ClusterXchange scheme).
 HOST_ONLY_ORG_TYPES = ("large_company", "public", "other")
-REGISTRATION_STATUSES = ("registered", "waitlisted", "withdrawn")
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Activity:
-    kind: str
+    kind: ActivityKind
     partner: str
     date: date
     title: str
@@ -167,7 +174,7 @@ class Quota:
 @dataclass(frozen=True)
 class Programme:
     id: str
-    kind: str
+    kind: ProgrammeKind
     title: str
     host: str
     city: str | None
@@ -175,7 +182,7 @@ class Programme:
     timezone: str
     start: date
     end: date
-    status: str = "planned"
+    status: ProgrammeStatus = "planned"
     capacity: int | None = None
     quotas: tuple[Quota, ...] = ()
     themes: tuple[str, ...] = ()
@@ -208,7 +215,7 @@ class Session:
     id: str
     programme: str
     title: str
-    kind: str
+    kind: SessionKind
     venue: str | None
     start: LocalTime
     end: LocalTime
@@ -267,8 +274,7 @@ class Participant:
     travel: tuple[TravelLeg, ...] = ()
     stay: Stay | None = None
     source: Source = NOWHERE
-    status: str = "registered"
-    """``registered``, ``waitlisted`` or ``withdrawn``."""
+    status: RegistrationStatus = "registered"
 
     @property
     def key(self) -> str:

@@ -142,6 +142,10 @@ class AtomicWriter:
         self.temp = temp
         self._folders: dict[Path, Path] = {}
         """Folder as asked for -> resolved, created and checked to be inside ``root``."""
+        self.written = 0
+        """Files written (renamed into place) so far; those left as they were not counted."""
+        self._to_sync: list[Path] = []
+        """The first :data:`FSYNC_EACH_UP_TO` of them (more are synced all at once)."""
 
     def write(self, relative: str, data: bytes) -> bool:
         """Put ``data`` at ``root/relative``; False when the file already held exactly that."""
@@ -164,6 +168,9 @@ class AtomicWriter:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        self.written += 1
+        if self.written <= FSYNC_EACH_UP_TO:
+            self._to_sync.append(target)
         return True
 
     def _folder(self, folder: Path, relative: str) -> Path:
@@ -176,12 +183,28 @@ class AtomicWriter:
             self._folders[folder] = resolved
         return resolved
 
-    @staticmethod
-    def sync() -> None:
-        """Put everything written so far on disk: the whole system's, where POSIX can."""
+    def sync(self) -> None:
+        """Put every file written so far on disk, and its name in its folder: one by one
+        when they are few (an export of what changed), else the whole system's at once,
+        where POSIX can (a file's own sync costs half a millisecond)."""
         sync = getattr(os, "sync", None)
-        if sync is not None:
+        if self.written > FSYNC_EACH_UP_TO and sync is not None:
             sync()
+            return
+        for path in [*self._to_sync, *dict.fromkeys(p.parent for p in self._to_sync)]:
+            _fsync(path)
+
+
+FSYNC_EACH_UP_TO = 2000
+"""Up to this many files written, each is synced (and its folder); more, the system's sync."""
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _holds(target: Path, data: bytes) -> bool:
@@ -239,13 +262,15 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
     base = feeds.feed_base(feed_url) if feed_url is not None else None
     with read_snapshot(db.conn):  # before anything is written or locked
         check_ready(db, [programme] if programme else None)
-    with _store_exclusive(db), _exclusive(out) as temp, _Sent(db) as sent:
+        checked = _store_version(db.conn)
+    with _store_exclusive(db), _exclusive(out) as temp, ExportHistory(db) as sent:
         # Pages link to feeds, so every token is given before any page is made, in its own
         # transaction as write_feeds gives them: to everyone registered, and everyone
         # with a calendar in the history.
         tokens = feeds.assign_tokens(db, _feed_people(db.conn)) if base is not None else {}
         with read_snapshot(db.conn):  # one state of the store, however long the export takes
-            check_ready(db, [programme] if programme else None)  # still, in this state
+            if _store_version(db.conn) != checked:  # still, in this state
+                check_ready(db, [programme] if programme else None)
             exporter = _Exporter(db, AtomicWriter(out, temp), sent, now or datetime.now(UTC),
                                  read_partners(db))
             if base is not None:
@@ -260,7 +285,8 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
             for pid in vanished:
                 exporter.vanished(pid)
         written_feeds = feeds.write_feeds(db, exporter._write) if with_feeds else 0
-        exporter.writer.sync()  # before the store says the files were sent
+        if exporter.writer.written:  # before the store says the files were sent
+            exporter.writer.sync()
 
         def record(conn: sqlite3.Connection) -> None:
             exporter.record(conn)
@@ -270,6 +296,15 @@ def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
         sent.remember(record)
     return ExportSummary(len(files) + len(vanished), len(sent), exporter.pages,
                          exporter.cancelled, out, written_feeds, len(files) - len(stale))
+
+
+def _store_version(conn: sqlite3.Connection) -> int:
+    """SQLite's ``data_version`` of the snapshot being read: it differs between two snapshots
+    of one connection exactly when another connection committed in between (this one's own
+    commits, the feed tokens, leave it as it was). So a readiness check made in the first
+    snapshot holds in the second when it is the same: the store is the one checked."""
+    conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()  # the snapshot starts here
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 EXPORT_VERSION = "1"
@@ -316,12 +351,15 @@ def _history_digest(conn: sqlite3.Connection, pid: str, file: str) -> str:
     and their events, in any folder) and of the file names of its people."""
     digest = hashlib.sha256()
     span = (f"{pid}/", f"{pid}0")  # calendar keys are `<programme>/...`, as calendar_history
+    (events,) = conn.execute(
+        "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
+        "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT * FROM "
+        "exported_events WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
+        span).fetchone()
+    events_bytes = (events or "").encode()  # megabytes for a large programme: not repr'd
+    digest.update(f"events {events is not None} {len(events_bytes)}\n".encode())
+    digest.update(events_bytes)
     for part in (
-            conn.execute(
-                "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
-                "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT * FROM "
-                "exported_events WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
-                span).fetchall(),
             conn.execute("SELECT calendar, programme, path, email, name FROM exported_calendars "
                          "WHERE calendar >= ? AND calendar < ? ORDER BY calendar",
                          span).fetchall(),
@@ -339,14 +377,14 @@ def _fingerprint_key(folder: str, pid: str) -> str:
 
 def _files_digest(out: Path, paths: list[str]) -> str | None:
     """A digest of the size, time and mode of each file, or None when one is missing."""
-    digest = hashlib.sha256()
+    root, lines = os.fspath(out), []
     for path in sorted(paths):
         try:
-            info = os.lstat(out / path)
+            info = os.lstat(os.path.join(root, path))
         except OSError:
             return None
-        digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n".encode())
-    return digest.hexdigest()
+        lines.append(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def _folder_files(conn: sqlite3.Connection, folder: str) -> dict[str, list[str]]:
@@ -465,7 +503,7 @@ def stamp_calendar(encoder: ics.CalendarEncoder, name: str, made: list[ics.CalEv
 class _Exporter:
     """Writes one programme after another: its calendar, and each participant's files."""
 
-    def __init__(self, db: sqlite_utils.Database, writer: AtomicWriter, sent: _Sent,
+    def __init__(self, db: sqlite_utils.Database, writer: AtomicWriter, sent: ExportHistory,
                  now: datetime, partners: dict[str, m.Partner]) -> None:
         self.db = db
         self.writer = writer
@@ -581,7 +619,7 @@ def _page_of(calendar_path: str) -> str:
         calendar_path + ".html")
 
 
-class _Sent:
+class ExportHistory:
     """The calendars this export wrote and the history of their events, in temporary
     tables (on disk, private to this connection) until the files are safely written."""
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any, NamedTuple, NoReturn
 import typer
 
 from cxc import __version__
+from cxc.__main__ import INTERRUPTED
 from cxc.errors import EXIT_OK, EXIT_UNUSABLE, CxcError, UsageError, plural
 
 app = typer.Typer(
@@ -142,11 +143,13 @@ def _db_path(ctx: typer.Context) -> Path:
     return _settings(ctx).db
 
 
-def _open(ctx: typer.Context, *, create: bool = True) -> Any:
+def _open(ctx: typer.Context, *, create: bool = True, write: bool = True) -> Any:
+    """The store; ``write=False`` for a command that only reads it (then a read-only store,
+    on read-only media say, opens too)."""
     from cxc import store
 
     settings = _settings(ctx)
-    return store.open_store(settings.db, create=create, **settings.store_options())
+    return store.open_store(settings.db, create=create, write=write, **settings.store_options())
 
 
 def _err_console() -> Any:
@@ -218,7 +221,8 @@ def load(
     _err_console().print(
         f"loaded {plural(summary.files, 'file')}: "
         f"{plural(summary.programmes, 'programme')}, "
-        f"{summary.sessions} sessions, {summary.participants} registrations "
+        f"{plural(summary.sessions, 'session')}, "
+        f"{plural(summary.participants, 'registration')} "
         f"into {_db_path(ctx)}"
         + (f"; dropped {plural(summary.dropped, 'file')} no longer there"
            if summary.dropped else ""))
@@ -241,7 +245,7 @@ def validate(
     from cxc.cli import render
     from cxc.rules import validate_store
 
-    store_db = _open(ctx, create=False)
+    store_db = _open(ctx, create=False, write=False)
     findings = validate_store(store_db)
     code = _will_exit(render.exit_code(findings, strict))
     if format is TextOrJson.json:
@@ -281,7 +285,8 @@ def plan(
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
         def doc_of(programme: str) -> Any:
-            return next(store.read_programmes(store_db, [outcome.files[programme]]), None)
+            return next(store.read_programmes(store_db, [outcome.files[programme]], travel=False),
+                        None)
 
         render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings,
                           people=people)
@@ -328,8 +333,10 @@ def export(
     _err_console().print(
         f"exported {plural(summary.programmes, 'programme')}"
         + (f" ({summary.unchanged} unchanged)" if summary.unchanged else "") + ": "
-        f"{summary.calendars} calendars, {summary.pages} itineraries"
-        + (f", {summary.cancelled_events} cancelled events" if summary.cancelled_events else "")
+        f"{plural(summary.calendars, 'calendar')}, "
+        f"{plural(summary.pages, 'itinerary', 'itineraries')}"
+        + (f", {plural(summary.cancelled_events, 'cancelled event')}"
+           if summary.cancelled_events else "")
         + (f", {plural(summary.feeds, 'feed')}" if feeds else "")
         + f" into {summary.out}")
 
@@ -351,7 +358,8 @@ def _source_date() -> Any:
     "cxc report", "cxc report --db demo.db --from 2023-01-01 --to 2023-12-31 --format markdown",
     "cxc report --explain smes", "cxc report --format html > report.html",
     codes="Exit codes: 0 reported; 1 `cxc validate` finds errors in the store (no numbers; "
-          "--force reports anyway); 2 the command could not run."))
+          "--force reports anyway); 2 the command could not run (no store, no partnership "
+          "in it, a bad date)."))
 def report(
     ctx: typer.Context,
     format: Annotated[ReportFormat, typer.Option(
@@ -375,7 +383,8 @@ def report(
         help="List what stands behind one deliverable's count (KEY: e.g. participants).",
     )] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Report even when `cxc validate` finds errors (with a warning).",
+        "--force", help="Report even when `cxc validate` finds errors, or the store holds no "
+                        "partnership (with a warning).",
     )] = False,
     sheets: Annotated[Path | None, typer.Option(
         "--sheets", metavar="DIR",
@@ -395,7 +404,7 @@ def report(
     end = reports.parse_day(period_to, "--to")
     if explain is not None:
         reports.measure(explain)
-    store_db = _open(ctx, create=False)
+    store_db = _open(ctx, create=False, write=False)
     console = _out_console()
     fmt = reports.OutputFormat(format.value)
     width = console.width if console.is_terminal else None
@@ -405,14 +414,16 @@ def report(
                                        monthly=fmt is reports.OutputFormat.html,
                                        today=_today())
         text = reports.format_report(counted, fmt, width=width, color=color)
-        errors = counted.errors
+        errors, no_partnership = counted.errors, counted.no_partnership
     else:
         evidence = reports.explain(store_db, explain, start, end, partner, force=force)
         linked = (reports.sheets_in(sheets, [row[0] for row in evidence.rows
                                              if isinstance(row[0], str)])
                   if sheets is not None and evidence.columns[:1] == ("programme",) else None)
         text = reports.format_evidence(evidence, fmt, width=width, color=color, sheets=linked)
-        errors = evidence.errors
+        errors, no_partnership = evidence.errors, evidence.no_partnership
+    if no_partnership:
+        typer.echo(f"cxc: {reports.NO_PARTNERSHIP_WARNING}", err=True)
     if errors:
         typer.echo(f"cxc: {reports.forced_warning(errors)}", err=True)
     typer.echo(_encodable(text, sys.stdout), nl=False)
@@ -434,7 +445,7 @@ def sheets(
     _use_db(ctx, db)
     from cxc.evidence import write_sheets
 
-    store_db = _open(ctx, create=False)
+    store_db = _open(ctx, create=False, write=False)
     summary = write_sheets(store_db, out, programme, now=_source_date())
     _err_console().print(
         f"wrote attendance sheets of {plural(summary.programmes, 'programme')} "
@@ -507,7 +518,8 @@ def import_(
 
     partners: dict[str, str] = {}
     if Path(_settings(ctx).db).exists():
-        partners = {p.id: p.name for p in store.read_partners(_open(ctx, create=False)).values()}
+        partners = {p.id: p.name for p in
+                    store.read_partners(_open(ctx, create=False, write=False)).values()}
     mapping = intake.read_mapping(map_file) if map_file is not None else None
     summary = intake.import_registrations(file, into, partners=partners, mapping=mapping,
                                           partner=partner, dry_run=dry_run)
@@ -536,7 +548,7 @@ def changes(
     from cxc.delivery.changes import changes_json, changes_text, pending_messages
     from cxc.store import read_snapshot
 
-    store_db = _open(ctx, create=False)
+    store_db = _open(ctx, create=False, write=False)
     with read_snapshot(store_db.conn):
         messages = pending_messages(store_db, programme, _source_date())
     if format is TextOrJson.json:
@@ -615,9 +627,6 @@ def send(
                      if summary.refused else ""))
     if summary.refused:
         raise typer.Exit(_will_exit(1))
-
-
-INTERRUPTED = "cxc: interrupted; the store is as it was before this command"
 
 
 def main() -> NoReturn:
@@ -719,7 +728,11 @@ def _one_line(exc: Exception) -> str:
     if module == "sqlite3":
         return f"the store could not be used: {exc}"
     if isinstance(exc, OSError):
+        import errno
+
         where = f"{exc.filename}: " if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return f"{where}cannot write: {exc.strerror} (the disk is full, or the file too large)"
         return f"{where}{exc.strerror or exc}"
     text = " ".join(str(exc).split())
     return f"internal error: {type(exc).__name__}: {text} (please report it with the command)"

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from cxc import model as m
 from cxc.calendars import ics
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 COVERED = ("planned", "confirmed")
 """Programme statuses whose people are sent their itineraries; a `cancelled` one is sent
 its cancellation, once, by whoever was sent it; a `held` one is over."""
+
+MessageStatus = m.RegistrationStatus | Literal["admitted", "removed"]
+"""A person's standing in a message: ``admitted`` from the waitlist, ``removed`` from the file."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,7 @@ class Message:
     """Where the message goes: the email as written."""
     name: str
     slug: str
-    status: str
-    """``registered``, ``admitted`` (from the waitlist), ``withdrawn``, ``removed``, ..."""
+    status: MessageStatus
     host: m.Partner | None
     calendar: str
     """The calendar's key in the history of event versions."""

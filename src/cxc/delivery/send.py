@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from cxc.calendars import feeds
 from cxc.calendars.export import exports_held
 from cxc.delivery.changes import Message, pending_messages, when
-from cxc.errors import CxcError, UsageError
+from cxc.errors import CxcError, UsageError, plural
 from cxc.store import read_snapshot, write_transaction
 
 if TYPE_CHECKING:
@@ -223,7 +223,8 @@ def send(db: sqlite_utils.Database, sender: str, *, smtp: Smtp | None = None,
                                         f"{_said(exc.smtp_error)}; {summary.sent} sent") from None
                 except (smtplib.SMTPException, OSError) as exc:
                     raise DeliveryError(f"{smtp.host}:{smtp.port}: connection failed after "
-                                        f"{summary.sent} messages sent: {exc}; run `cxc send` "
+                                        f"{plural(summary.sent, 'message')} sent: {exc}; "
+                                        "run `cxc send` "
                                         "again to send the rest") from None
                 _record(db, msg, str(mail["Message-ID"]), now)
                 summary.sent += 1

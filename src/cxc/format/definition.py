@@ -134,6 +134,10 @@ class Key:
     type: Type
     required: bool = False
     description: str = ""
+    """What the key means, in plain words (the reference and the schema show it)."""
+    absent: str = ""
+    """What leaving the key out means, for the reference ("" for a :class:`Choice` or
+    :class:`Boolean`, whose default says it, or for nothing)."""
 
 
 @dataclass(frozen=True)
@@ -172,20 +176,34 @@ def required(name: str, kind: Type, description: str = "") -> Key:
     return Key(name, kind, True, description)
 
 
-def optional(name: str, kind: Type, description: str = "") -> Key:
-    return Key(name, kind, False, description)
+def optional(name: str, kind: Type, description: str = "", *, absent: str = "") -> Key:
+    return Key(name, kind, False, description, absent)
 
 
 YEARS = range(1970, 2200)
 """The years a date or time may lie in: enough for any partnership, and a bound that keeps
 time-zone arithmetic (year 1 in UTC, year 9999 plus a day) and calendars finite."""
 
-DELIVERABLE_KEYS = (
-    "study_visits", "cxc", "deep_dive_days", "participants", "participant_days", "smes",
-    "organisations", "countries", "cross_border_participations", "organisations_met",
-    "promotional_events", "eccp_posts", "strategic_analyses",
-)
-"""The deliverables a partnership counts (see Reports in PRODUCT.md), in report order."""
+DELIVERABLES = {
+    "study_visits": "the target count of held study visits",
+    "cxc": "the target count of held Cluster Exchanges",
+    "deep_dive_days": "the target count of held Deep Dive Days",
+    "participants": "the target count of distinct people who attended any programme",
+    "participant_days": "the target count of attended registrations times the programme's days",
+    "smes": "the target count of distinct organisations of type `sme` or `startup` that attended",
+    "organisations": "the target count of distinct organisations that attended",
+    "countries": "the target count of distinct participant countries",
+    "cross_border_participations":
+        "the target count of attended registrations whose country differs from the programme's",
+    "organisations_met":
+        "the target count of distinct organisations named in the sessions of held programmes",
+    "promotional_events": "the target count of activities of kind `promotional_event`",
+    "eccp_posts": "the target count of activities of kind `eccp_post`",
+    "strategic_analyses": "the target count of activities of kind `strategic_analysis`",
+}
+"""The deliverables a partnership counts (see Reports in PRODUCT.md), in report order, with
+what `cxc report` counts for each."""
+DELIVERABLE_KEYS = tuple(DELIVERABLES)
 
 _COUNT = Integer()
 _TEXTS = ListOf(Text())
@@ -193,129 +211,214 @@ _TEXTS = ListOf(Text())
 # -- the partnership file -----------------------------------------------------------
 
 CONTACT = Shape("contact", (
-    optional("name", Text()),
-    optional("email", Email()),
-    optional("phone", Text()),
-), "Who organises the programmes the partner hosts.")
+    optional("name", Text(), "who to ask, e.g. `Programme desk`"),
+    optional("email", Email(),
+             "the organiser's address in every session's calendar event of the programmes "
+             "this partner hosts (a participant's own journeys and stay have no organiser)"),
+    optional("phone", Text(),
+             "shown on the printable itinerary; quote it (`\"+33 3 00 00 00 00\"`), since an "
+             "unquoted `+` number is easy to break"),
+), "The desk that organises the programmes the partner hosts.")
 
 PARTNERSHIP = Shape("partnership", (
-    required("id", Slug()),
-    required("name", Text()),
-    required("start", Date(), "First day of the partnership, YYYY-MM-DD."),
-    required("end", Date(), "Last day of the partnership, YYYY-MM-DD."),
-    optional("funding", Text(), "The programme that funds it, e.g. COSME."),
+    required("id", Slug(), "the partnership's id, e.g. `bright`"),
+    required("name", Text(), "its full name"),
+    required("start", Date(), "first day of the funded period"),
+    required("end", Date(),
+             "last day of the funded period; every programme must lie within `start`-`end` "
+             "(`bad-dates`)"),
+    optional("funding", Text(), "the funding programme, e.g. `COSME`; informational"),
 ), "The partnership: one per store.")
 
 PARTNER = Shape("partner", (
-    required("id", Slug()),
-    required("name", Text()),
-    required("country", Country(), "ISO 3166-1 alpha-2 code, e.g. FR."),
-    optional("city", Text()),
-    optional("timezone", Zone(), "IANA time zone, e.g. Europe/Paris."),
-    optional("contact", Nested(CONTACT)),
+    required("id", Slug(),
+             "what programmes call the partner: `host`, `quotas`, a participant's `partner`, "
+             "an activity's `partner`; two partners may not share an id (`duplicate-id`)"),
+    required("name", Text(), "the cluster's name, shown as the host of its programmes"),
+    required("country", Country(), "where the cluster is, e.g. `ES`"),
+    optional("city", Text(), "its home city; informational"),
+    optional("timezone", Zone(),
+             "its home zone; informational (a programme's times use the programme's own "
+             "`timezone`)"),
+    optional("contact", Nested(CONTACT),
+             "the desk that organises the programmes this partner hosts"),
 ), "A cluster of the partnership.")
 
 TARGETS = Shape("targets", tuple(
-    optional(key, _COUNT) for key in DELIVERABLE_KEYS
+    optional(key, _COUNT, meaning, absent="no target") for key, meaning in DELIVERABLES.items()
 ), "Deliverable key -> target count.")
 
 ACTIVITY = Shape("activity", (
-    required("kind", Choice(m.ACTIVITY_KINDS)),
-    required("partner", Slug(), "The partner id that delivered it."),
-    required("date", Date()),
-    required("title", Text()),
-    optional("url", Url()),
+    required("kind", Choice(m.ACTIVITY_KINDS), "what it counts as"),
+    required("partner", Slug(),
+             "the partner that carried it out (must be one of `partners`: "
+             "`unknown-reference`)"),
+    required("date", Date(), "when; it is in a report's period when this date is"),
+    required("title", Text(), "what it was"),
+    optional("url", Url(), "where it can be seen"),
 ), "A deliverable that is not a programme.")
 
 PARTNERSHIP_FILE = Shape("partnership file", (
-    required("partnership", Nested(PARTNERSHIP)),
-    optional("partners", ListOf(Nested(PARTNER))),
-    optional("targets", Nested(TARGETS, nullable=True)),
-    optional("activities", ListOf(Nested(ACTIVITY))),
+    required("partnership", Nested(PARTNERSHIP), "the partnership itself"),
+    optional("partners", ListOf(Nested(PARTNER)), "the partner clusters"),
+    optional("targets", Nested(TARGETS, nullable=True), "the grant's target counts"),
+    optional("activities", ListOf(Nested(ACTIVITY)), "deliverables that are not programmes"),
 ), "A partnership file: the partnership, its partners, targets and activities.")
 
 # -- a programme file -----------------------------------------------------------------
 
 PROGRAMME = Shape("programme", (
-    required("id", Slug()),
-    required("kind", Choice(m.PROGRAMME_KINDS)),
-    required("title", Text()),
-    required("host", Slug(), "The partner id that hosts it."),
-    required("country", Country(), "ISO 3166-1 alpha-2 code, e.g. FR."),
-    required("timezone", Zone(), "IANA time zone of every time in the file unless it names its own."),
-    required("start", Date(), "First day, YYYY-MM-DD."),
-    required("end", Date(), "Last day, YYYY-MM-DD."),
-    optional("city", Text()),
-    optional("status", Choice(m.STATUSES, "planned")),
-    optional("capacity", _COUNT, "Most participants the host can receive."),
-    optional("quotas", Counts(), "Partner id -> most delegates it may send."),
-    optional("themes", _TEXTS),
+    required("id", Slug(),
+             "the programme's identity, and the name of its export folder: moving or renaming "
+             "its file keeps its plan and export history, a new id makes a new programme"),
+    required("kind", Choice(m.PROGRAMME_KINDS),
+             "a study visit (a partner shows its ecosystem to the other partners' staff), a "
+             "Cluster Exchange (a delegation of SMEs, start-ups and cluster staff spends several "
+             "days in another ecosystem), or a one-day Deep Dive Day; each kind has its rules "
+             "(`kind-rules`)"),
+    required("title", Text(), "shown in calendars and itineraries"),
+    required("host", Slug(), "the partner that hosts it (one of the partnership's `partners`)"),
+    required("country", Country(),
+             "where it takes place; a participant from another country is a cross-border "
+             "participation"),
+    required("timezone", Zone(),
+             "the zone of every time in the file, unless an item names its own"),
+    required("start", Date(), "first day"),
+    required("end", Date(), "last day (the same as `start` for a one-day programme)"),
+    optional("city", Text(),
+             "where it takes place; shown in plans and itineraries, and the place of a session "
+             "without a venue"),
+    optional("status", Choice(m.STATUSES, "planned"),
+             "only `held` programmes count in `cxc report`; a `cancelled` one is kept in the "
+             "store but checked by no rule, takes part in no other programme's checks, and is "
+             "exported with every event cancelled"),
+    optional("capacity", _COUNT,
+             "the most participants (seat holders) the host can receive "
+             "(`programme-over-capacity`)", absent="no limit"),
+    optional("quotas", Counts(),
+             "partner id -> the most delegates it may send (`{biocat: 6, stuns: 6}`); a partner "
+             "without a quota is not limited (`quota-exceeded`). A partner given twice is an "
+             "error.", absent="no quota"),
+    optional("themes", _TEXTS, "the programme's themes; informational"),
     optional("min_transfer_minutes", _COUNT,
-             "Least gap between sessions at different venues."),
+             "the least gap between two consecutive sessions at different venues "
+             "(`tight-transfer`); `0` or absent turns the check off", absent="no check"),
 ), "The programme: a study visit, a Cluster Exchange or a Deep Dive Day.")
 
 VENUE = Shape("venue", (
-    required("id", Slug()),
-    required("name", Text()),
-    optional("address", Text()),
-    optional("capacity", _COUNT),
-    optional("geo", Pair(Number(-90, 90), Number(-180, 180)), "[latitude, longitude]"),
-))
+    required("id", Slug(), "what sessions call it in their `venue`"),
+    required("name", Text(), "shown in plans, calendars (LOCATION) and itineraries"),
+    optional("address", Text(), "shown with the name in calendars and itineraries"),
+    optional("capacity", _COUNT,
+             "the seats of every session held there that does not set its own `capacity`",
+             absent="unlimited"),
+    optional("geo", Pair(Number(-90, 90), Number(-180, 180)),
+             "`[latitude, longitude]`, latitude -90 to 90, longitude -180 to 180; written to the "
+             "calendar event (GEO) so phones can show a map"),
+), "A place where sessions happen; venue ids are local to the programme file.")
 
 SESSION = Shape("session", (
-    required("id", Slug()),
-    required("title", Text()),
-    required("start", WallTime(), "YYYY-MM-DD HH:MM, local time."),
-    required("end", WallTime(), "YYYY-MM-DD HH:MM, local time."),
-    optional("kind", Choice(m.SESSION_KINDS, "other")),
-    optional("venue", Slug(), "A venue id of this file."),
-    optional("slot", Slug(), "Sessions sharing a slot are alternatives; none: plenary."),
-    optional("capacity", _COUNT, "Most attendees, below the venue's."),
-    optional("themes", _TEXTS),
-    optional("organisations", _TEXTS),
-    optional("timezone", Zone(), "The zone of its times (default: the programme's)."),
-    optional("description", Text()),
-    optional("url", Url()),
-))
+    required("id", Slug(),
+             "unique within the programme; what participants' `sessions` name; part of the "
+             "event's UID, so keep it stable once calendars are sent"),
+    required("title", Text(), "the event's title"),
+    required("start", WallTime(), "when it starts, in the session's zone"),
+    required("end", WallTime(),
+             "when it ends, after `start`; on a programme day, or on the day after the last day "
+             "for a session that starts on the last day (a farewell dinner that ends after "
+             "midnight) (`bad-dates`)"),
+    optional("kind", Choice(m.SESSION_KINDS, "other"),
+             "what sort of session; shown on the itinerary"),
+    optional("venue", Slug(), "a venue of this programme (`unknown-reference`)",
+             absent="none (the programme's `city` is its place)"),
+    optional("slot", Slug(),
+             "sessions sharing a slot are alternatives for the same people at the same time",
+             absent="none: plenary"),
+    optional("capacity", _COUNT,
+             "the session's own seats, e.g. a room of 10 within a venue of 40",
+             absent="the venue's capacity, else unlimited"),
+    optional("themes", _TEXTS,
+             "the planner prefers to place people whose `interests` match these (compared "
+             "ignoring case)"),
+    optional("organisations", _TEXTS,
+             "organisations the participants meet there; counted by the `organisations_met` "
+             "deliverable (held programmes) and listed in the calendar event"),
+    optional("timezone", Zone(),
+             "the zone of this session's `start` and `end`, for a session held elsewhere (an "
+             "online session hosted from another country, a day trip across a border)",
+             absent="the programme's `timezone`"),
+    optional("description", Text(),
+             "a longer text (line breaks allowed; `>-` or `|` block scalars are handy); in the "
+             "calendar event's DESCRIPTION"),
+    optional("url", Url(),
+             "a page about the session; in the calendar event (URL) and its description"),
+), "An event of the programme; without a `slot` it is plenary.")
 
 LEG = Shape("travel leg", (
-    required("mode", Choice(m.TRAVEL_MODES)),
-    required("from", Text()),
-    required("to", Text()),
-    required("depart", WallTime(), "YYYY-MM-DD HH:MM, local to depart_timezone."),
-    required("arrive", WallTime(), "YYYY-MM-DD HH:MM, local to arrive_timezone."),
-    optional("ref", Text(), "Flight or train number."),
-    optional("depart_timezone", Zone(), "Default: the programme's zone."),
-    optional("arrive_timezone", Zone(), "Default: the programme's zone."),
-))
+    required("mode", Choice(m.TRAVEL_MODES), "how"),
+    required("from", Text(), "where it departs, e.g. `Barcelona (BCN)`"),
+    required("to", Text(), "where it arrives"),
+    required("depart", WallTime(), "departure, in `depart_timezone`"),
+    required("arrive", WallTime(),
+             "arrival, in `arrive_timezone`; not before the departure as an instant (`bad-dates`)"),
+    optional("ref", Text(), "a flight or train number, a booking reference: `VY1234`, `TGV`"),
+    optional("depart_timezone", Zone(), "the zone of `depart`",
+             absent="the programme's `timezone`"),
+    optional("arrive_timezone", Zone(), "the zone of `arrive`",
+             absent="the programme's `timezone`"),
+), "One leg of a participant's journey; each of its two times is local to its own end.")
 
 STAY = Shape("stay", (
-    required("name", Text()),
-    required("check_in", Date()),
-    required("check_out", Date()),
-    optional("address", Text()),
-))
+    required("name", Text(), "the hotel or residence"),
+    required("check_in", Date(), "the day of arrival"),
+    required("check_out", Date(), "the day of departure, not before `check_in` (`bad-dates`)"),
+    optional("address", Text(), "shown in the calendar and on the itinerary"),
+), "A participant's accommodation.")
 
 PARTICIPANT = Shape("participant", (
-    required("email", Email(), "Identity across programmes (case-insensitive)."),
-    required("name", Text()),
-    required("partner", Slug(), "The delegation they travel with (a partner id)."),
-    optional("organisation", Text()),
-    optional("org_type", Choice(m.ORG_TYPES)),
-    optional("country", Country()),
-    optional("interests", _TEXTS),
-    optional("sessions", ListOf(Slug()), "Fixed choices within slots (session ids)."),
-    optional("status", Choice(m.REGISTRATION_STATUSES, "registered")),
-    optional("attended", Boolean(True), "false records a no-show."),
-    optional("travel", ListOf(Nested(LEG))),
-    optional("stay", Nested(STAY, nullable=True)),
-))
+    required("email", Email(),
+             "the person's identity across programmes, in any case (compared after Unicode "
+             "normalisation and case-folding)"),
+    required("name", Text(),
+             "full name; shown on their itinerary, and their export file name is made from it "
+             "(transliterated to ASCII) the first time they are exported"),
+    required("partner", Slug(),
+             "the delegation they travel with: a partner id (`unknown-reference`); counts "
+             "against that partner's quota"),
+    optional("organisation", Text(),
+             "their organisation; counted by `organisations` and `smes`, compared ignoring case "
+             "and surrounding spaces"),
+    optional("org_type", Choice(m.ORG_TYPES),
+             "`sme` and `startup` count as SMEs; in a `cxc`, `large_company`, `public` and "
+             "`other` may host but not visit (`ineligible-visitor`)"),
+    optional("country", Country(),
+             "where they come from; counted by `countries` and `cross_border_participations`"),
+    optional("interests", _TEXTS,
+             "matched against the sessions' `themes` when placing them in a slot (ignoring case)"),
+    optional("sessions", ListOf(Slug()),
+             "fixed choices: the session(s) of a slot this person must be placed in. Name one "
+             "session per slot; naming two of the same slot is a `slot-infeasible` error; naming "
+             "a plenary changes nothing."),
+    optional("status", Choice(m.REGISTRATION_STATUSES, "registered"),
+             "`registered` holds a seat; `waitlisted` holds no seat while waiting (this version "
+             "admits nobody from the waitlist yet: admission by `cxc plan`, in file order, within "
+             "the programme's capacity, the partner's quota and every slot's seats, comes with "
+             "issue #14); `withdrawn` holds no seat and is placed nowhere; a calendar already "
+             "exported for them comes back with every event cancelled at the next export"),
+    optional("attended", Boolean(True),
+             "recorded after the event: `false` is a no-show, not counted in the report; it "
+             "changes neither the plan nor any capacity check"),
+    optional("travel", ListOf(Nested(LEG)),
+             "their journey there and back; in their calendar, and checked against the sessions "
+             "(`misses-sessions`)"),
+    optional("stay", Nested(STAY, nullable=True), "their accommodation; in their calendar"),
+), "One person's registration in this programme.")
 
 PROGRAMME_FILE = Shape("programme file", (
-    required("programme", Nested(PROGRAMME)),
-    optional("venues", ListOf(Nested(VENUE))),
-    optional("sessions", ListOf(Nested(SESSION))),
-    optional("participants", ListOf(Nested(PARTICIPANT))),
+    required("programme", Nested(PROGRAMME), "the programme itself"),
+    optional("venues", ListOf(Nested(VENUE)), "where sessions happen"),
+    optional("sessions", ListOf(Nested(SESSION)), "what happens when"),
+    optional("participants", ListOf(Nested(PARTICIPANT)), "who comes"),
 ), "A programme file: the programme, its venues, sessions and participants.")
 
 DOCUMENTS = (PARTNERSHIP_FILE, PROGRAMME_FILE)

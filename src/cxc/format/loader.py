@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from cxc import model as m
 from cxc.errors import FormatError, Problem, UsageError
@@ -487,7 +487,7 @@ class _Reader:
         url = self.url(f.get("url"), "activity url")
         if kind is None or partner is None or day is None or title is None:
             return None
-        return m.Activity(kind, partner, day, title, url, self.source(node))
+        return m.Activity(cast(m.ActivityKind, kind), partner, day, title, url, self.source(node))
 
     # -- a programme file ------------------------------------------------------
 
@@ -529,8 +529,9 @@ class _Reader:
         if None in (pid, kind, title, host, country, zone, start, end):
             return None
         assert pid and kind and title and host and country and zone and start and end
-        return m.Programme(pid, kind, title, host, city, country, zone, start, end, status,
-                           capacity, quotas, themes, transfer, self.source(node))
+        return m.Programme(pid, cast(m.ProgrammeKind, kind), title, host, city, country, zone,
+                           start, end, cast(m.ProgrammeStatus, status), capacity, quotas,
+                           themes, transfer, self.source(node))
 
     def quotas(self, node: Node | None) -> tuple[m.Quota, ...]:
         if node is None or is_null(node):
@@ -601,8 +602,9 @@ class _Reader:
         url = self.url(f.get("url"), "session url")
         if sid is None or title is None or start is None or end is None:
             return None
-        return m.Session(sid, programme, title, kind, venue, start, end, slot, capacity, themes,
-                         organisations, description, url, self.source(node))
+        return m.Session(sid, programme, title, cast(m.SessionKind, kind), venue, start, end,
+                         slot, capacity, themes, organisations, description, url,
+                         self.source(node))
 
     def participant(
         self, node: Node, programme: str, default_zone: str | None,
@@ -628,7 +630,7 @@ class _Reader:
             return None
         return m.Participant(programme, email, name, partner, organisation, org_type, country,
                              interests, sessions, attended, travel, stay, self.source(node),
-                             status)
+                             cast(m.RegistrationStatus, status))
 
     def leg(self, node: Node, default_zone: str | None) -> m.TravelLeg | None:
         f = self.shape(node, d.LEG)

@@ -130,7 +130,9 @@ def _object(shape: d.Shape) -> dict[str, Any]:
     for key in shape.keys:
         prop = _type(key.type)
         if key.description:
-            prop = {**prop, "description": key.description}
+            # a type's own description is how it is written (YYYY-MM-DD): keep it after the key's
+            written = f" ({prop['description']})" if "description" in prop else ""
+            prop = {**prop, "description": key.description + written}
         properties[key.name] = prop
     out: dict[str, Any] = {"type": "object", "properties": properties,
                            "additionalProperties": False}

@@ -4,12 +4,13 @@ made from."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cxc import store
 from cxc.errors import Finding
-from cxc.plan.solver import ProgrammePlan, kept_plan, plan_programme
+from cxc.plan.solver import INFEASIBLE_RULE, ProgrammePlan, kept_plan, plan_programme
 from cxc.plan.waitlist import admit_programme
 from cxc.progress import Progress, no_progress
 from cxc.rules import validate_store
@@ -24,7 +25,7 @@ class PlanOutcome:
     files: dict[str, str]
     """Programme id -> the file whose programme was planned."""
     findings: tuple[Finding, ...]
-    """The rules' findings, with the planner's word on slots in place of the rules' estimate."""
+    """The rules' findings; a slot that cannot seat everyone also says whom the plan left out."""
 
 
 def plan_store(db: sqlite_utils.Database,
@@ -54,14 +55,15 @@ def plan_store(db: sqlite_utils.Database,
         stale = [file for pid, file in files.items() if pid not in current]
         admissions = {doc.programme.id: admit_programme(
             doc, store.read_admitted(db, doc.programme.id))
-            for doc in store.read_programmes(db, stale)}
+            for doc in store.read_programmes(db, stale, travel=False)}
         store.save_admissions(db, {pid: a.admitted for pid, a in admissions.items()},
                               keep=files)
         findings = validate_store(db)
         hashes = dict(db.conn.execute("SELECT file, data_hash FROM programmes"))
         plans = []
         solved: list[ProgrammePlan] = []
-        for doc in store.read_programmes(db, files.values()):
+        # Planning never looks at travel legs or stays: they are not read.
+        for doc in store.read_programmes(db, files.values(), travel=False):
             pid = doc.programme.id
             previous = store.read_placements(db, pid)
             planned: ProgrammePlan | None = None
@@ -86,8 +88,19 @@ def plan_store(db: sqlite_utils.Database,
         store.save_plan(db, {
             p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in solved},
             made_from, keep=files)
-    kept = [f for f in findings
-            if not (f.rule == "slot-infeasible" and f.participant is None
-                    and f.programme in files)]
-    merged = sorted(kept + [f for p in plans for f in p.findings], key=lambda f: f.sort_key)
-    return PlanOutcome(tuple(plans), files, tuple(merged))
+    return PlanOutcome(tuple(plans), files, tuple(_with_unplaced(findings, plans)))
+
+
+def _with_unplaced(findings: Iterable[Finding], plans: Iterable[ProgrammePlan]) -> list[Finding]:
+    """The rules' findings, each ``slot-infeasible`` error of a planned slot telling whom the
+    plan left out (the rules and the planner reach the same verdict from the same
+    constraints: see :mod:`cxc.rules.constraints`)."""
+    unplaced = {(f.programme, f.file, f.line, f.message): f.extra["unplaced"]
+                for p in plans for f in p.findings if "unplaced" in f.extra}
+    out = []
+    for finding in findings:
+        left_out = unplaced.get((finding.programme, finding.file, finding.line, finding.message))
+        if finding.rule == INFEASIBLE_RULE and left_out is not None:
+            finding = replace(finding, extra={**finding.extra, "unplaced": left_out})
+        out.append(finding)
+    return out

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cxc import store
-from cxc.errors import EXIT_FINDINGS, CxcError, plural
+from cxc.errors import EXIT_FINDINGS, CxcError, plural, them
 from cxc.rules import validate_store
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = No
     reasons = []
     if errors.get(None):
         reasons.append(f"the partnership has {plural(errors[None], 'error')} (see `cxc validate`); "
-                       f"fix them, then run `cxc plan`")
+                       f"fix {them(errors[None])}, then run `cxc plan`")
     seen: set[str] = set()
     for state in store.plan_states(db):
         pid = state.programme
@@ -54,7 +54,7 @@ def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = No
             continue
         if errors.get(pid):
             reasons.append(f"programme `{pid}` has {plural(errors[pid], 'error')} (see `cxc validate`); "
-                           f"fix them, then run `cxc plan`")
+                           f"fix {them(errors[pid])}, then run `cxc plan`")
         elif not state.planned:
             reasons.append(f"programme `{pid}` was never planned; run `cxc plan` first")
         elif not state.current:

@@ -2,7 +2,10 @@
 
 Sessions that share a ``slot`` are alternatives: every registered participant
 (``attended`` plays no part) goes in exactly one of them, fixed choices
-(``participant.sessions``) are kept, and no session goes over its capacity.
+(``participant.sessions``) are kept, and no session goes over its capacity: the
+constraints of :mod:`cxc.rules.constraints`, which give the network its arcs and
+capacities here and the ``slot-infeasible`` verdict to `cxc validate` and `cxc plan`
+alike.
 Among the placements that fit, the planner maximises, in this order
 (lexicographically):
 
@@ -33,21 +36,24 @@ lower-cased email over the sessions in order of id. Sessions, cohorts and arcs
 are built in a canonical order, so the same programme gives the same plan
 whatever order its file lists things in.
 
-Solver: networkx's ``network_simplex``. It is exact (pure integer arithmetic
+Solver: networkx's ``network_simplex``, on the network as plain data
+(:func:`network`, :func:`network_simplex`). It is exact (pure integer arithmetic
 on Python ints, so the large lexicographic weights below never overflow or
-round), well kept, pure Python with no dependencies (about 2 MB installed), and
-solves the 5,000 x 50 benchmark in about a second (``bench/bench_plan.py``).
-OR-Tools' ``SimpleMinCostFlow`` is faster but brings a large binary wheel plus
-numpy, pandas and a pinned protobuf; scipy's HiGHS works in floating point,
-which would need staged solves to stay exact. Real programmes have tens of
-participants, where either choice is instant.
+round), deterministic, well kept, pure Python with no dependencies (a 2 MB wheel).
+``bench/solver.py`` hands the same networks to compiled solvers
+(figures in ``bench/README.md``, "Solver"): at EU scale OR-Tools'
+``SimpleMinCostFlow`` (Apache-2.0) solves them about 15 times faster, exactly, but
+the whole ``cxc plan`` only about 1.5 times (in CPU time: reading the programmes and
+building the networks remain), for about 210 MB installed (OR-Tools, pandas,
+numpy) and a peak memory over the 300 MB target; scipy's HiGHS (in floating
+point, so exact only with the goals solved in stages) is slower than networkx.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cxc.errors import Finding
 from cxc.model import (
@@ -56,13 +62,20 @@ from cxc.model import (
     Session,
     Venue,
     identity_key,
-    overfilled_phrase,
     session_capacity,
-    slot_short_message,
     slots_of,
 )
+from cxc.rules.constraints import (
+    RULE,
+    SlotSeats,
+    allowed,
+    infeasible_finding,
+    over_seats,
+    seat_limit,
+    shortfall,
+)
 
-INFEASIBLE_RULE = "slot-infeasible"
+INFEASIBLE_RULE = RULE
 
 
 @dataclass(frozen=True)
@@ -189,10 +202,7 @@ def shared_themes(person: SlotPerson, session: SlotSession) -> int:
 
 def allowed_sessions(person: SlotPerson, sessions: Sequence[SlotSession]) -> tuple[str, ...]:
     """The sessions a person may be placed in: their fixed choices, else all."""
-    ids = tuple(s.id for s in sessions)
-    if not person.choices:
-        return ids
-    return tuple(i for i in ids if i in person.choices)
+    return allowed(person.choices, [s.id for s in sessions])
 
 
 def score_assignment(
@@ -277,49 +287,105 @@ def _cohorts(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> l
     return cohorts
 
 
-def _solve_flow(
-    sessions: Sequence[SlotSession], cohorts: Sequence[_Cohort], weights: Weights
-) -> list[dict[str, int]]:
-    """For each cohort, how many of its members go to each session."""
-    import networkx as nx
+Node = tuple[str | int, ...]
 
+
+@dataclass(frozen=True)
+class Arc:
+    tail: int
+    head: int
+    capacity: int | None
+    """None: unbounded."""
+    cost: int
+
+
+@dataclass
+class Network:
+    """A slot's min-cost flow as plain data (see the module docstring), for any exact solver."""
+
+    nodes: list[Node]
+    """In the order they are first met (networkx's simplex depends on the order)."""
+    supply: list[int]
+    """Per node: the people it sends (a cohort), minus those it takes (the sink)."""
+    arcs: list[Arc]
+    placing: list[list[tuple[str, int]]]
+    """Per cohort: (session, index of the arc that seats its members there)."""
+
+    def node(self, name: Node) -> int:
+        index = self._index.get(name)
+        if index is None:
+            index = self._index[name] = len(self.nodes)
+            self.nodes.append(name)
+            self.supply.append(0)
+        return index
+
+    def arc(self, tail: Node, head: Node, cost: int, capacity: int | None = None) -> int:
+        self.arcs.append(Arc(self.node(tail), self.node(head), capacity, cost))
+        return len(self.arcs) - 1
+
+    def __post_init__(self) -> None:
+        self._index: dict[Node, int] = {}
+
+
+def network(
+    sessions: Sequence[SlotSession], cohorts: Sequence[_Cohort], weights: Weights
+) -> Network:
+    """The min-cost flow whose optimum is the slot's best placement: costs are minus gains."""
     themes = {s.id: s.themes for s in sessions}
-    graph: nx.DiGraph[tuple[str | int, ...]] = nx.DiGraph()
+    net = Network([], [], [], [])
     sink = ("sink",)
-    graph.add_node(sink, demand=sum(len(c.emails) for c in cohorts))
+    net.supply[net.node(sink)] = -sum(len(c.emails) for c in cohorts)
     pairs: set[tuple[str, str]] = set()
     for index, cohort in enumerate(cohorts):
         cohort_node = ("cohort", index)
-        graph.add_node(cohort_node, demand=-len(cohort.emails))
-        graph.add_edge(cohort_node, sink, weight=0)
+        net.supply[net.node(cohort_node)] = len(cohort.emails)
+        net.arc(cohort_node, sink, 0)
+        seats = []
         for session_id in cohort.allowed:
             gain = (
                 weights.placed
                 + weights.kept * (session_id == cohort.previous)
                 + weights.interest * len(themes[session_id].intersection(cohort.interests))
             )
-            graph.add_edge(cohort_node, ("pair", session_id, cohort.partner), weight=-gain)
+            pair = ("pair", session_id, cohort.partner)
+            seats.append((session_id, net.arc(cohort_node, pair, -gain)))
             pairs.add((session_id, cohort.partner))
+        net.placing.append(seats)
     for session_id, partner in sorted(pairs):
-        # A DiGraph has no parallel arcs, so the bonus seat goes through a node of its own.
+        # No parallel arcs (networkx's DiGraph has none): the bonus seat has a node of its own.
         pair, first = ("pair", session_id, partner), ("first", session_id, partner)
-        graph.add_edge(pair, first, capacity=1, weight=-weights.mixing)
-        graph.add_edge(first, ("session", session_id), weight=0)
-        graph.add_edge(pair, ("session", session_id), weight=0)
+        net.arc(pair, first, -weights.mixing, capacity=1)
+        net.arc(first, ("session", session_id), 0)
+        net.arc(pair, ("session", session_id), 0)
     for session in sessions:
-        session_node = ("session", session.id)
-        if session.capacity is None:
-            graph.add_edge(session_node, sink, weight=0)
+        net.arc(("session", session.id), sink, 0, capacity=seat_limit(session.capacity))
+    return net
+
+
+def network_simplex(net: Network) -> list[int]:
+    """The flow on each arc of an optimal solution, by networkx's network simplex."""
+    import networkx as nx
+
+    graph: nx.DiGraph[Node] = nx.DiGraph()
+    for name, supply in zip(net.nodes, net.supply, strict=True):
+        graph.add_node(name, demand=-supply)
+    for arc in net.arcs:
+        tail, head = net.nodes[arc.tail], net.nodes[arc.head]
+        if arc.capacity is None:
+            graph.add_edge(tail, head, weight=arc.cost)
         else:
-            graph.add_edge(session_node, sink, capacity=max(session.capacity, 0), weight=0)
+            graph.add_edge(tail, head, capacity=arc.capacity, weight=arc.cost)
     _, flow = nx.network_simplex(graph)
-    return [
-        {
-            session_id: flow[("cohort", index)][("pair", session_id, cohort.partner)]
-            for session_id in cohort.allowed
-        }
-        for index, cohort in enumerate(cohorts)
-    ]
+    return [flow[net.nodes[a.tail]][net.nodes[a.head]] for a in net.arcs]
+
+
+def _solve_flow(
+    sessions: Sequence[SlotSession], cohorts: Sequence[_Cohort], weights: Weights
+) -> list[dict[str, int]]:
+    """For each cohort, how many of its members go to each session."""
+    net = network(sessions, cohorts, weights)
+    flow = network_simplex(net)
+    return [{session_id: flow[arc] for session_id, arc in seats} for seats in net.placing]
 
 
 def solve_slot(sessions: Sequence[SlotSession], people: Sequence[SlotPerson]) -> SlotResult:
@@ -365,8 +431,9 @@ def plan_programme(
         result = solve_slot(options, people)
         placements.extend(Placement(programme, slot, s, email) for email, s in result.seats)
         moves.extend(_moves(programme, slot, people, dict(result.seats)))
-        if result.unplaced:
-            findings.append(_infeasible(doc, slot, slot_sessions, options, people, result))
+        finding = _infeasible(doc, slot, slot_sessions, options, people, result)
+        if finding is not None:
+            findings.append(finding)
 
     placements.sort(key=lambda p: (p.slot, p.session, p.email))
     moves.sort(key=lambda m: (m.slot, m.email))
@@ -398,12 +465,11 @@ def kept_plan(
         options, people = _slot_view(slot, slot_sessions, participants, venues, before)
         seats = dict.fromkeys((o.id for o in options), 0)
         for person in people:
-            if person.previous not in seats or (
-                    person.choices and person.previous not in person.choices):
+            if person.previous not in allowed_sessions(person, options):
                 return None
             seats[person.previous] += 1
             placements.append(Placement(programme, slot, person.previous, person.email))
-        if any(o.capacity is not None and seats[o.id] > o.capacity for o in options):
+        if any(over_seats(o.capacity, seats[o.id]) for o in options):
             return None
     placements.sort(key=lambda p: (p.slot, p.session, p.email))
     fills = _fills(sessions, participants, placements, venues)
@@ -499,46 +565,17 @@ def _infeasible(
     options: Sequence[SlotSession],
     people: Sequence[SlotPerson],
     result: SlotResult,
-) -> Finding:
-    """The error for a slot that cannot seat everyone, at its first overfilled session if any."""
-    missing = len(result.unplaced)
-    overfilled = _overfilled(options, people)
-    in_file_order = sorted(slot_sessions, key=_session_order)
-    where = next((s for s in in_file_order if s.id in overfilled), in_file_order[0])
-    message = slot_short_message(slot, missing, [(o.id, o.capacity) for o in options],
-                                 len(people))
-    if overfilled:
-        message += "; " + overfilled_phrase(
-            (session_id, chosen, capacity)
-            for session_id, (chosen, capacity) in sorted(overfilled.items()))
-    return Finding(
-        rule=INFEASIBLE_RULE,
-        severity="error",
-        message=message,
-        file=where.source.file or doc.file,
-        line=where.source.line or None,
-        programme=doc.programme.id,
-        session=where.id,
-        venue=where.venue,
-        extra={
-            "slot": slot,
-            "missing_seats": missing,
-            "sessions": [o.id for o in options],
-            "unplaced": list(result.unplaced),
-        },
-    )
+) -> Finding | None:
+    """The rules' ``slot-infeasible`` error for the slot, if any, with whom it leaves out.
 
-
-def _overfilled(
-    options: Sequence[SlotSession], people: Sequence[SlotPerson]
-) -> dict[str, tuple[int, int]]:
-    """Sessions fixed as the only choice of more people than they seat: id -> (chosen, capacity)."""
-    only_choice: dict[str, int] = defaultdict(int)
-    for person in people:
-        if len(person.choices) == 1:
-            only_choice[next(iter(person.choices))] += 1
-    return {
-        o.id: (only_choice[o.id], o.capacity)
-        for o in options
-        if o.capacity is not None and only_choice[o.id] > o.capacity
-    }
+    The verdict is the constraints' (the one `cxc validate` gives); the solver, maximising
+    the people placed first, leaves exactly that many out.
+    """
+    capacity = {o.id: o.capacity for o in options}
+    seats = [SlotSeats(s.id, capacity[s.id], s.source.file or doc.file, s.source.line or None,
+                       s.venue) for s in sorted(slot_sessions, key=_session_order)]
+    short = shortfall(slot, seats, len(people), [p.choices for p in people if p.choices])
+    if short is None:
+        return None
+    finding = infeasible_finding(doc.programme.id, short)
+    return replace(finding, extra={**finding.extra, "unplaced": list(result.unplaced)})

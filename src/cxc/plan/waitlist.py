@@ -25,7 +25,7 @@ class Candidate:
     key: str
     """Email key (:func:`cxc.model.identity_key`)."""
     partner: str
-    status: str
+    status: m.RegistrationStatus
     """``registered`` people already hold a seat; ``waitlisted`` ones may be admitted."""
     sessions: tuple[str, ...] = ()
     """Fixed choices: each takes a seat of that session."""

@@ -17,6 +17,7 @@ A report is made from a store the rules find no error in: :func:`build_report` a
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cxc.csvcells import safe_cell
-from cxc.errors import InvalidStoreError, UsageError, plural
+from cxc.errors import CxcError, InvalidStoreError, UsageError, plural, them
 from cxc.format.loader import ISO_DATE
 from cxc.rules.checks import validate
-from cxc.store import read_snapshot
+from cxc.store import read_snapshot, store_name
 
 if TYPE_CHECKING:
     import sqlite3
@@ -265,6 +266,8 @@ class Report:
     """The day the report was made, to mark on the charts."""
     partnership: str | None = None
     """The partnership's name, when the store holds one."""
+    no_partnership: bool = False
+    """The store holds no partnership, reported anyway (forced): no targets."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,8 @@ class Evidence:
     rows: tuple[tuple[Cell, ...], ...]
     errors: int = 0
     """Errors the rules found in the store, reported anyway (forced); 0 otherwise."""
+    no_partnership: bool = False
+    """The store holds no partnership, reported anyway (forced): no targets."""
 
 
 # -- building -----------------------------------------------------------------
@@ -303,8 +308,10 @@ def measure(key: str) -> Measure:
     try:
         return MEASURES[key]
     except KeyError:
-        raise UsageError(f"unknown deliverable `{key}`; valid keys: "
-                         f"{', '.join(MEASURES)}") from None
+        close = difflib.get_close_matches(key.strip().lower(), MEASURES, n=1, cutoff=0.6)
+        raise UsageError(f"unknown deliverable `{key}`"
+                         + (f"; did you mean `{close[0]}`?" if close else "")
+                         + f" (valid keys: {', '.join(MEASURES)})") from None
 
 
 def build_report(db: sqlite_utils.Database, period_from: date | None, period_to: date | None,
@@ -319,17 +326,18 @@ def build_report(db: sqlite_utils.Database, period_from: date | None, period_to:
     conn = db.conn
     period = _period(period_from, period_to)
     with read_snapshot(conn):
+        missing = _no_partnership(db, force)
         params = _params(conn, period, partner)
         errors = _errors(conn, force)
         targets = _targets(conn)
         deliverables = tuple(Deliverable(key, m.label, _count(conn, m, params), targets.get(key))
                              for key, m in MEASURES.items())
         if not monthly:
-            return Report(period, partner, deliverables, errors)
+            return Report(period, partner, deliverables, errors, no_partnership=missing)
         name, months = _partnership_months(conn)
         series = tuple((key, _monthly(conn, MEASURES[key], params, period, months))
                        for key in MEASURES if key in targets)
-    return Report(period, partner, deliverables, errors, months, series, today, name)
+    return Report(period, partner, deliverables, errors, months, series, today, name, missing)
 
 
 PARTNERSHIP_PERIOD = """SELECT name, start, "end" FROM partnership ORDER BY file LIMIT 1"""
@@ -376,6 +384,7 @@ def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
     conn = db.conn
     period = _period(period_from, period_to)
     with read_snapshot(conn):
+        missing = _no_partnership(db, force)
         params = _params(conn, period, partner)
         errors = _errors(conn, force)
         cursor = conn.execute(IN_SCOPE + m.evidence, params)
@@ -383,13 +392,34 @@ def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
         rows = tuple(tuple(row) for row in cursor.fetchall())
         deliverable = Deliverable(key, m.label, _count(conn, m, params),
                                   _targets(conn).get(key))
-    return Evidence(period, partner, deliverable, m.note, columns, rows, errors)
+    return Evidence(period, partner, deliverable, m.note, columns, rows, errors, missing)
 
 
 def forced_warning(errors: int) -> str:
     """What a report made with ``force`` from a store with ``errors`` errors warns of."""
     return (f"warning: the store has {plural(errors, 'error')} (see `cxc validate`); "
             f"reported anyway (--force), the counts may be wrong")
+
+
+class NoPartnership(CxcError):
+    """The store holds no partnership: no partners, no targets, nothing to report against."""
+
+
+NO_PARTNERSHIP_WARNING = ("warning: the store holds no partnership, so there are no targets; "
+                          "reported anyway (--force)")
+
+
+def _no_partnership(db: sqlite_utils.Database, force: bool) -> bool:
+    """Whether the store holds no partnership; NoPartnership for that, unless ``force``."""
+    if db.conn.execute("SELECT 1 FROM partnership LIMIT 1").fetchone() is not None:
+        return False
+    if not force:
+        name = store_name(db)
+        raise NoPartnership(f"{name} holds no partnership, so there is nothing to report "
+                            f"against: load the partnership file (the YAML file with a "
+                            f"top-level `partnership:` key) into it, e.g. `cxc load --db "
+                            f"{name} partnership.yaml`; or report anyway with --force")
+    return True
 
 
 def _errors(conn: sqlite3.Connection, force: bool) -> int:
@@ -401,7 +431,7 @@ def _errors(conn: sqlite3.Connection, force: bool) -> int:
     if errors and not force:
         raise InvalidStoreError(
             f"the store has {plural(errors, 'error')} (see `cxc validate`); "
-            f"fix {'it' if errors == 1 else 'them'}, or report anyway with --force", errors)
+            f"fix {them(errors)}, or report anyway with --force", errors)
     return errors
 
 
@@ -422,8 +452,11 @@ def _check_partner(conn: sqlite3.Connection, partner: str) -> None:
         "SELECT id FROM partners UNION SELECT host FROM programmes "
         "UNION SELECT partner FROM activities"))
     if partner not in known:
-        raise UsageError(f"unknown partner `{partner}`; partners in the store: "
-                         f"{', '.join(known) or 'none (load the partnership file)'}")
+        close = difflib.get_close_matches(partner.strip().lower(), known, n=1, cutoff=0.6)
+        raise UsageError(f"unknown partner `{partner}`"
+                         + (f"; did you mean `{close[0]}`?" if close else "")
+                         + f" (partners in the store: "
+                         f"{', '.join(known) or 'none: load the partnership file'})")
 
 
 def _targets(conn: sqlite3.Connection) -> dict[str, int]:

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterator
 
 from cxc import model as m
-from cxc.rules.snapshot import Breach, Snapshot
+from cxc.errors import Finding
+from cxc.rules.constraints import SlotSeats, infeasible_finding, over_seats, shortfall
+from cxc.rules.snapshot import Breach, Snapshot, TimedSession
 
 PROGRAMMES_OVER_CAPACITY = """
 SELECT p.id AS programme, count(*) AS registered, p.capacity, p.file, p.line
@@ -46,12 +50,20 @@ HAVING slot IS NOT NULL
 """
 """A seat holder fixed to more than one session of a slot."""
 
-FIXED_CHOICES_PER_SESSION = """
-SELECT r.file, j.value AS session, count(DISTINCT r.rowid) AS chosen
-FROM seat_holders r,
-     json_each(r.sessions) j
+SEATED_PER_FILE = """
+SELECT file, count(DISTINCT email) AS seated
+FROM seat_holders
+GROUP BY file
+"""
+
+FIRST_FIXED_CHOICES = """
+SELECT r.file, r.sessions
+FROM seat_holders r
 WHERE r.sessions != '[]'
-GROUP BY r.file, j.value
+  AND r.rowid = (SELECT min(h.rowid)  -- a repeated email: its first registration
+                 FROM seat_holders h
+                 WHERE h.file = r.file AND h.email = r.email)
+ORDER BY r.file, r.rowid
 """
 
 
@@ -73,40 +85,39 @@ def venue_over_capacity(snapshot: Snapshot) -> Iterator[Breach]:
     for file, sessions in snapshot.sessions.items():
         people = attendees.get(file, 0)
         for s in sessions:
-            if s.plenary and s.seats is not None and people > s.seats:
+            if s.plenary and over_seats(s.seats, people):
                 yield Breach(f"plenary session `{s.id}` has {people} attendees and "
                              f"{s.seats} seats", snapshot.at(file, s.line), s.programme,
                              session=s.id, venue=s.venue)
 
 
-def _fixed_choices(snapshot: Snapshot) -> dict[tuple[str, str], int]:
-    """(file, session id) -> how many registrations of the file chose that session."""
-    return {(row["file"], row["session"]): int(row["chosen"])
-            for row in snapshot.rows(FIXED_CHOICES_PER_SESSION)}
+def _fixed_choices(snapshot: Snapshot) -> dict[str, tuple[int, list[list[str]]]]:
+    """File -> (how many people it seats, the fixed choices of those who made some).
+
+    One registration per email, the first (a repeated email is a duplicate-id error), as the
+    planner reads them.
+    """
+    seated = {row["file"]: row["seated"] for row in snapshot.rows(SEATED_PER_FILE)}
+    chosen: dict[str, list[list[str]]] = defaultdict(list)
+    for row in snapshot.rows(FIRST_FIXED_CHOICES):
+        chosen[row["file"]].append(json.loads(row["sessions"]))
+    return {file: (int(n), chosen.get(file, [])) for file, n in seated.items()}
 
 
-def slot_infeasible(snapshot: Snapshot) -> Iterator[Breach]:
+def slot_infeasible(snapshot: Snapshot) -> Iterator[Breach | Finding]:
     for row in snapshot.rows(SLOTS_CHOSEN_TWICE):
         yield Breach(f"{row['email']} is fixed to {row['chosen']} sessions of slot "
                      f"`{row['slot']}`; choose one", snapshot.at(row["file"], row["line"]),
                      row["programme"], participant=row["email"])
-    attendees = snapshot.attendees
-    chosen = _fixed_choices(snapshot)
+    people = _fixed_choices(snapshot)
     for file, sessions in snapshot.sessions.items():
-        people = attendees.get(file, 0)
-        for slot, parallel in sorted(m.slots_of(sessions).items()):
-            seats = [s.seats for s in parallel]
-            total = sum(n for n in seats if n is not None)
-            if None not in seats and total < people:
-                first = parallel[0]
-                yield Breach(m.slot_short_message(
-                    slot, people - total, [(s.id, s.seats) for s in parallel], people),
-                    snapshot.at(file, first.line), first.programme, session=first.id)
-            for s in parallel:
-                fixed = chosen.get((file, s.id), 0)
-                if s.seats is not None and fixed > s.seats:
-                    yield Breach(f"slot `{slot}` is {m.seats_phrase(fixed - s.seats)} "
-                                 f"short at `{s.id}`: "
-                                 f"{m.overfilled_phrase([(s.id, fixed, s.seats)])}",
-                                 snapshot.at(file, s.line), s.programme, session=s.id,
-                                 venue=s.venue)
+        seated, fixed = people.get(file, (0, []))
+        first: dict[str, TimedSession] = {}
+        for s in sessions:
+            first.setdefault(s.id, s)
+        for slot, parallel in sorted(m.slots_of(first.values()).items()):
+            seats = [SlotSeats(s.id, s.seats, snapshot.at(file, s.line).file or None, s.line,
+                               s.venue) for s in parallel]
+            short = shortfall(slot, seats, seated, fixed)
+            if short is not None:
+                yield infeasible_finding(parallel[0].programme, short)

@@ -42,11 +42,15 @@ from cxc.rules.travel import misses_sessions, tight_transfer
 class Rule:
     id: str
     severity: str
-    check: Callable[[Snapshot], Iterable[Breach]]
+    check: Callable[[Snapshot], Iterable[Breach | Finding]]
+    """A ``Finding`` passes as it is: a rule the plan computes too brings its own."""
     summary: str
 
     def findings(self, snapshot: Snapshot) -> Iterable[Finding]:
         for breach in self.check(snapshot):
+            if isinstance(breach, Finding):
+                yield breach
+                continue
             at = breach.at
             yield Finding(
                 rule=self.id, severity=self.severity, message=breach.message,

@@ -15,6 +15,7 @@ from cxc.store.connection import (
     db_path,
     open_store,
     read_snapshot,
+    store_name,
     write_transaction,
 )
 from cxc.store.erasure import FORGOTTEN_NAME, ForgetSummary, PersonFile, forget, pseudonym
@@ -46,5 +47,5 @@ __all__ = [
     "file_key", "file_location", "forget", "load", "load_into", "open_store", "person_token",
     "plan_states", "programme_files", "pseudonym", "read_admitted", "read_partners", "read_partnership",
     "read_placements", "read_programmes", "read_snapshot", "save_admissions", "save_plan", "store_root",
-    "store_secret", "write_transaction",
+    "store_name", "store_secret", "write_transaction",
 ]

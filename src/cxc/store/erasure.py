@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from cxc.format.files import file_location, store_root
 from cxc.store.connection import db_path, write_transaction
-from cxc.store.schema import data_hash, person_token
+from cxc.store.schema import data_hash, person_token, read_secret
 
 FORGOTTEN_NAME = "(forgotten)"
 
@@ -48,9 +48,8 @@ def pseudonym(token: str) -> str:
 
 
 def _forgotten(conn: sqlite3.Connection) -> Forgotten:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
     tokens = frozenset(t for (t,) in conn.execute("SELECT token FROM forgotten"))
-    return Forgotten(bytes.fromhex(row[0]), tokens)
+    return Forgotten(read_secret(conn), tokens)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 from cxc.format.files import file_location, store_root
-from cxc.store.connection import BUSY_TIMEOUT_S, db_path, open_store, write_transaction
+from cxc.store.connection import (
+    BUSY_TIMEOUT_S,
+    db_path,
+    open_store,
+    store_error,
+    write_transaction,
+)
 from cxc.store.erasure import _forgotten
 from cxc.store.schema import PROGRAMME_TABLES, data_hash
 
@@ -61,7 +67,7 @@ def load_into(path: Path, documents: Callable[[Mapping[str, str]], Iterable[m.Fi
                     mirrored)
     staged = _staged_store(path)
     try:
-        db = open_store(staged)
+        db = open_store(staged, name=path)  # named as the user named it, not by its hidden name
         try:
             summary = load(db, documents, displays, mirrored, root=store_root(path))
             _checkpoint(db)
@@ -90,7 +96,10 @@ def _staged_store(path: Path) -> Path:
 
 def _checkpoint(db: sqlite_utils.Database) -> None:
     """Move all of the write-ahead log into the store's main file, which then holds everything."""
-    busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    try:
+        busy, _, _ = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError as exc:
+        raise store_error(db, exc) from None
     if busy:
         raise StoreError(f"{db_path(db)}: the new store could not be completed")
 
@@ -256,18 +265,18 @@ def _insert_partnership(conn: sqlite3.Connection, doc: m.PartnershipDoc) -> None
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (p.id, p.name, p.funding, _iso(p.start), _iso(p.end), doc.file, p.source.line))
     conn.executemany(
-        "INSERT INTO partners VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO partners VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(x.id, x.name, x.country, x.city, x.timezone,
           x.contact.name if x.contact else None, x.contact.email if x.contact else None,
-          x.contact.phone if x.contact else None, doc.file, x.source.line)
-         for x in doc.partners])
+          x.contact.phone if x.contact else None, doc.file, x.source.line, i)
+         for i, x in enumerate(doc.partners)])
     conn.executemany(
-        "INSERT INTO targets VALUES (?, ?, ?, ?)",
-        [(t.key, t.count, doc.file, t.source.line) for t in doc.targets])
+        "INSERT INTO targets VALUES (?, ?, ?, ?, ?)",
+        [(t.key, t.count, doc.file, t.source.line, i) for i, t in enumerate(doc.targets)])
     conn.executemany(
-        "INSERT INTO activities VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(a.kind, a.partner, _iso(a.date), a.title, a.url, doc.file, a.source.line)
-         for a in doc.activities])
+        "INSERT INTO activities VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(a.kind, a.partner, _iso(a.date), a.title, a.url, doc.file, a.source.line, i)
+         for i, a in enumerate(doc.activities)])
 
 
 def _insert_programme(conn: sqlite3.Connection, doc: m.ProgrammeDoc) -> None:
@@ -278,18 +287,21 @@ def _insert_programme(conn: sqlite3.Connection, doc: m.ProgrammeDoc) -> None:
         p.id, p.kind, p.title, p.host, p.city, p.country, p.timezone, _iso(p.start),
         _iso(p.end), p.status, p.capacity, json.dumps(list(p.themes)),
         p.min_transfer_minutes, f, p.source.line, ""))
-    rows["quotas"].extend((p.id, q.partner, q.count, f, q.source.line) for q in p.quotas)
+    rows["quotas"].extend(
+        (p.id, q.partner, q.count, f, q.source.line, i) for i, q in enumerate(p.quotas))
     rows["venues"].extend(
         (p.id, v.id, v.name, v.address, v.capacity, v.geo[0] if v.geo else None,
-         v.geo[1] if v.geo else None, f, v.source.line) for v in doc.venues)
-    for s in doc.sessions:
+         v.geo[1] if v.geo else None, f, v.source.line, i) for i, v in enumerate(doc.venues))
+    for i, s in enumerate(doc.sessions):
         rows["sessions"].append((
             p.id, s.id, s.title, s.kind, s.venue, _wall(s.start), s.start.zone,
             _utc(s.start), _wall(s.end), s.end.zone, _utc(s.end), s.slot, s.capacity,
             json.dumps(list(s.themes)), json.dumps(list(s.organisations)), s.description,
-            s.url, f, s.source.line))
+            s.url, f, s.source.line, i))
+        first = len(rows["session_organisations"])
         rows["session_organisations"].extend(
-            (p.id, s.id, name, _org_key(name), f) for name in s.organisations)
+            (p.id, s.id, name, _org_key(name), f, first + j)
+            for j, name in enumerate(s.organisations))
     for position, r in enumerate(doc.participants):
         people[r.key] = r.name
         rows["registrations"].append((

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from cxc import model as m
@@ -24,6 +25,13 @@ def _day(text: str) -> date:
 
 def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
     return m.LocalTime.known(datetime.fromisoformat(wall), zone, datetime.fromisoformat(utc))
+
+
+@lru_cache(maxsize=4096)
+def _strings(text: str) -> tuple[str, ...]:
+    """A stored JSON list of strings (themes, interests, chosen sessions) as a tuple: the
+    same few lists recur across thousands of rows, so each is parsed once."""
+    return tuple(json.loads(text))
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *params: object) -> list[sqlite3.Row]:
@@ -43,21 +51,29 @@ def programme_files(db: sqlite_utils.Database, *, active: bool = False) -> list[
     return db.conn.execute(f"SELECT id, file FROM programmes {where} ORDER BY id, file").fetchall()
 
 
-def read_programmes(db: sqlite_utils.Database,
-                    files: Iterable[str] | None = None) -> Iterator[m.ProgrammeDoc]:
-    """The programmes of ``files`` (default: all, in id order), read one at a time.
+def read_programmes(db: sqlite_utils.Database, files: Iterable[str] | None = None, *,
+                    travel: bool = True) -> Iterator[m.ProgrammeDoc]:
+    """The programmes of ``files`` (default: all, in id order), read one at a time;
+    without ``travel``, with no one's travel legs or stay (a view of the sessions).
 
     Only the programme being worked on needs to be in memory. Iterate inside
     :func:`read_snapshot` for programmes that agree with each other.
     """
-    shown = _displays(db.conn)
+    conn = db.conn
+    shown = _displays(conn) if files is None else None
     for file in files if files is not None else [f for _, f in programme_files(db)]:
-        doc = _read_programme(db.conn, file, shown.get(file, file))
+        if shown is None:  # a few files: their own rows of the files table
+            found = conn.execute("SELECT display FROM files WHERE path = ?", (file,)).fetchone()
+            display = file if found is None else found[0]
+        else:
+            display = shown.get(file, file)
+        doc = _read_programme(conn, file, display, travel)
         if doc is not None:
             yield doc
 
 
-def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.ProgrammeDoc | None:
+def _read_programme(conn: sqlite3.Connection, file: str, display: str,
+                    travel: bool = True) -> m.ProgrammeDoc | None:
     found = _rows(conn, "SELECT * FROM programmes WHERE file = ?", file)
     if not found:
         return None
@@ -67,21 +83,23 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.Prog
         return m.Source(display, line or 0)
 
     legs: dict[int, list[m.TravelLeg]] = defaultdict(list)
-    for leg in _rows(conn, "SELECT * FROM travel_legs WHERE file = ? "
-                     "ORDER BY registration, position", file):
-        legs[leg["registration"]].append(m.TravelLeg(
-            leg["mode"], _local(leg["depart_local"], leg["depart_tz"], leg["depart_utc"]),
-            _local(leg["arrive_local"], leg["arrive_tz"], leg["arrive_utc"]), leg["origin"],
-            leg["destination"], leg["ref"], at(leg["line"])))
-    stays = {y["registration"]: m.Stay(y["name"], _day(y["check_in"]), _day(y["check_out"]),
-                                       y["address"], at(y["line"]))
-             for y in _rows(conn, "SELECT * FROM stays WHERE file = ?", file)}
+    stays: dict[int, m.Stay] = {}
+    if travel:
+        for leg in _rows(conn, "SELECT * FROM travel_legs WHERE file = ? "
+                         "ORDER BY registration, position", file):
+            legs[leg["registration"]].append(m.TravelLeg(
+                leg["mode"], _local(leg["depart_local"], leg["depart_tz"], leg["depart_utc"]),
+                _local(leg["arrive_local"], leg["arrive_tz"], leg["arrive_utc"]),
+                leg["origin"], leg["destination"], leg["ref"], at(leg["line"])))
+        stays = {y["registration"]: m.Stay(y["name"], _day(y["check_in"]),
+                                           _day(y["check_out"]), y["address"], at(y["line"]))
+                 for y in _rows(conn, "SELECT * FROM stays WHERE file = ?", file)}
     programme = m.Programme(
         row["id"], row["kind"], row["title"], row["host"], row["city"], row["country"],
         row["timezone"], _day(row["start"]), _day(row["end"]), row["status"], row["capacity"],
         tuple(m.Quota(q["partner"], q["count"], at(q["line"]))
               for q in _rows(conn, "SELECT * FROM quotas WHERE file = ? ORDER BY rowid", file)),
-        tuple(json.loads(row["themes"])), row["min_transfer_minutes"], at(row["line"]))
+        _strings(row["themes"]), row["min_transfer_minutes"], at(row["line"]))
     return m.ProgrammeDoc(
         file, programme,
         tuple(m.Venue(v["id"], v["programme"], v["name"], v["address"], v["capacity"],
@@ -91,13 +109,13 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str) -> m.Prog
             s["id"], s["programme"], s["title"], s["kind"], s["venue"],
             _local(s["start_local"], s["start_tz"], s["start_utc"]),
             _local(s["end_local"], s["end_tz"], s["end_utc"]),
-            s["slot"], s["capacity"], tuple(json.loads(s["themes"])),
-            tuple(json.loads(s["organisations"])), s["description"], s["url"], at(s["line"]))
+            s["slot"], s["capacity"], _strings(s["themes"]),
+            _strings(s["organisations"]), s["description"], s["url"], at(s["line"]))
             for s in _rows(conn, "SELECT * FROM sessions WHERE file = ? ORDER BY rowid", file)),
         tuple(m.Participant(
             r["programme"], r["email_as_written"], r["name"], r["partner"], r["organisation"],
-            r["org_type"], r["country"], tuple(json.loads(r["interests"])),
-            tuple(json.loads(r["sessions"])), bool(r["attended"]), tuple(legs[r["position"]]),
+            r["org_type"], r["country"], _strings(r["interests"]),
+            _strings(r["sessions"]), bool(r["attended"]), tuple(legs[r["position"]]),
             stays.get(r["position"]), at(r["line"]), r["status"])
             for r in _rows(conn, "SELECT * FROM registrations WHERE file = ? ORDER BY position",
                            file)),
@@ -190,7 +208,7 @@ class PlanState:
 
     programme: str
     file: str
-    status: str
+    status: m.ProgrammeStatus
     planned: bool
     current: bool
 

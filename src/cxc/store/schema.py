@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from cxc.format.files import store_root
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x63786321
 """``PRAGMA application_id`` of a cxc store ("cxc!"): what tells it from another program's
 SQLite file, which cxc refuses and leaves byte for byte as it was."""
@@ -291,8 +291,308 @@ CREATE TABLE feed_tokens (
     token TEXT NOT NULL UNIQUE          -- random (128 bits or more): their feed's file name, for ever
 );
 """
+SCHEMA_4_WHOLE = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3 + SCHEMA_4
+"""A store of schema 4, as a new one was made then (what migration 4 -> 5 starts from)."""
 
-# -- the rules' vocabulary (schema 5) --------------------------------------------------------
+SECRET_TABLE = "_secrets"
+"""Where the store's secret is kept: in the file, so a copy keeps every pseudonym and UID,
+under a name Datasette hides (a leading ``_``), never in a table it shows."""
+
+SCHEMA = """
+CREATE TABLE files (
+    path TEXT PRIMARY KEY,              -- relative to the store's folder when under it, else absolute
+    display TEXT NOT NULL,              -- the path as the user gave it
+    kind TEXT NOT NULL CHECK (kind IN ('partnership', 'programme')),
+    sha256 TEXT                         -- of the reader version and the bytes last loaded
+);
+CREATE TABLE partnership (
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    funding TEXT,
+    start TEXT NOT NULL,
+    "end" TEXT NOT NULL,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER,
+    PRIMARY KEY (file)                  -- one partnership per file
+);
+CREATE TABLE partners (
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    country TEXT NOT NULL,
+    city TEXT,
+    timezone TEXT,
+    contact_name TEXT,
+    contact_email TEXT,
+    contact_phone TEXT,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER,
+    position INTEGER NOT NULL,          -- its place in the file's list, from 0 (an id may repeat)
+    PRIMARY KEY (file, position)
+);
+CREATE INDEX partners_id ON partners(id);
+CREATE TABLE targets (
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER,
+    position INTEGER NOT NULL,          -- its place in the file, from 0
+    PRIMARY KEY (file, position)
+);
+CREATE INDEX targets_key ON targets(key);
+CREATE TABLE activities (
+    kind TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    date TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER,
+    position INTEGER NOT NULL,          -- its place in the file, from 0
+    PRIMARY KEY (file, position)
+);
+CREATE INDEX activities_kind_date ON activities(kind, date);
+CREATE TABLE programmes (
+    id TEXT NOT NULL,                   -- unique once valid (a copy of the file repeats it)
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    host TEXT NOT NULL,
+    city TEXT,
+    country TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    start TEXT NOT NULL,
+    "end" TEXT NOT NULL,
+    status TEXT NOT NULL,
+    capacity INTEGER,
+    themes TEXT NOT NULL,               -- JSON list
+    min_transfer_minutes INTEGER,
+    file TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+    line INTEGER,
+    data_hash TEXT NOT NULL DEFAULT '', -- what the programme holds (not where): see data_hash()
+    PRIMARY KEY (file)                  -- one programme per file: what every `file` below links to
+);
+CREATE INDEX programmes_id ON programmes(id);
+CREATE INDEX programmes_status_start ON programmes(status, start);
+CREATE TABLE quotas (
+    programme TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER,
+    position INTEGER NOT NULL,          -- its place in the file, from 0
+    PRIMARY KEY (file, position)
+);
+CREATE TABLE venues (
+    programme TEXT NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    capacity INTEGER,
+    lat REAL,
+    lon REAL,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER,
+    position INTEGER NOT NULL,          -- its place in the file's list, from 0 (an id may repeat)
+    PRIMARY KEY (file, position)
+);
+CREATE INDEX venues_file ON venues(file, id);
+CREATE TABLE sessions (
+    programme TEXT NOT NULL,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    venue TEXT,
+    start_local TEXT NOT NULL,          -- wall clock, YYYY-MM-DD HH:MM
+    start_tz TEXT NOT NULL,             -- IANA zone
+    start_utc TEXT NOT NULL,            -- the instant, ISO 8601 UTC
+    end_local TEXT NOT NULL,
+    end_tz TEXT NOT NULL,
+    end_utc TEXT NOT NULL,
+    slot TEXT,
+    capacity INTEGER,
+    themes TEXT NOT NULL,               -- JSON list
+    organisations TEXT NOT NULL,        -- JSON list, as written
+    description TEXT,
+    url TEXT,
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER,
+    position INTEGER NOT NULL,          -- its place in the file's list, from 0 (an id may repeat)
+    PRIMARY KEY (file, position)
+);
+CREATE INDEX sessions_file ON sessions(file, id);
+CREATE INDEX sessions_programme ON sessions(programme, id);
+CREATE TABLE session_organisations (
+    programme TEXT NOT NULL,
+    session TEXT NOT NULL,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,             -- lower-cased, trimmed: how organisations are told apart
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    position INTEGER NOT NULL,          -- its place among the file's, from 0
+    PRIMARY KEY (file, position)
+);
+CREATE TABLE people (
+    email TEXT PRIMARY KEY,             -- lower-cased: one row per person across programmes
+    name TEXT NOT NULL
+);
+CREATE TABLE registrations (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL REFERENCES people(email),
+    email_as_written TEXT NOT NULL,
+    name TEXT NOT NULL,
+    partner TEXT NOT NULL,
+    organisation TEXT,
+    organisation_key TEXT,              -- lower-cased, trimmed
+    org_type TEXT,
+    country TEXT,
+    interests TEXT NOT NULL,            -- JSON list
+    sessions TEXT NOT NULL,             -- JSON list of fixed session choices
+    attended INTEGER NOT NULL,
+    position INTEGER NOT NULL,          -- its place in the file's list of participants, from 0
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER,
+    status TEXT NOT NULL DEFAULT 'registered',  -- registered | waitlisted | withdrawn
+    forgotten INTEGER NOT NULL DEFAULT 0,       -- erased (`cxc forget`): counted, never seated
+    PRIMARY KEY (file, position)
+);
+CREATE INDEX registrations_file ON registrations(file, email);
+CREATE INDEX registrations_email ON registrations(email);
+CREATE INDEX registrations_programme ON registrations(programme);
+CREATE TABLE travel_legs (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,
+    position INTEGER NOT NULL,          -- its place in the person's travel, from 0
+    mode TEXT NOT NULL,
+    ref TEXT,
+    origin TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    depart_local TEXT NOT NULL,
+    depart_tz TEXT NOT NULL,
+    depart_utc TEXT NOT NULL,
+    arrive_local TEXT NOT NULL,
+    arrive_tz TEXT NOT NULL,
+    arrive_utc TEXT NOT NULL,
+    registration INTEGER NOT NULL,      -- position of the registration in its file
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER,
+    PRIMARY KEY (file, registration, position)
+);
+CREATE TABLE stays (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    address TEXT,
+    check_in TEXT NOT NULL,
+    check_out TEXT NOT NULL,
+    registration INTEGER NOT NULL,      -- position of the registration in its file: one stay each
+    file TEXT NOT NULL REFERENCES programmes(file) ON DELETE CASCADE,
+    line INTEGER,
+    PRIMARY KEY (file, registration)
+);
+CREATE TABLE placements (               -- the planned parallel sessions (view `plan`: the whole plan)
+    programme TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    session TEXT NOT NULL,
+    email TEXT NOT NULL,
+    PRIMARY KEY (programme, slot, email)
+);
+CREATE TABLE exported_events (
+    calendar TEXT NOT NULL,             -- <programme>/programme or <programme>/person/<token>
+    uid TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,          -- hash of everything a client shows of the event, as last exported
+    sequence INTEGER NOT NULL,
+    stamp TEXT NOT NULL,                -- DTSTAMP: when this version was first exported (UTC)
+    body TEXT NOT NULL,                 -- JSON of the event, to re-emit it as CANCELLED
+    PRIMARY KEY (calendar, uid)
+);
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE _secrets (                 -- never shown: Datasette hides tables named _...
+    name TEXT PRIMARY KEY,              -- 'secret': the key of the pseudonyms and calendar tokens
+    value TEXT NOT NULL                 -- hex
+);
+CREATE TABLE forgotten (
+    token TEXT PRIMARY KEY              -- HMAC of the lower-cased email under the store's secret
+);
+CREATE TABLE exported_calendars (
+    calendar TEXT PRIMARY KEY,
+    programme TEXT NOT NULL,
+    path TEXT NOT NULL,                 -- relative to the export folder
+    email TEXT,                         -- whose calendar (identity key), NULL for the programme
+    name TEXT
+);
+CREATE TABLE plans (
+    programme TEXT PRIMARY KEY,
+    data_hash TEXT NOT NULL             -- programmes.data_hash of the data the plan was made from
+);
+CREATE TABLE admissions (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,                -- a waitlisted person the plan admitted
+    PRIMARY KEY (programme, email)
+);
+CREATE TABLE person_slugs (
+    slug TEXT PRIMARY KEY,              -- the person's file name in every export, for ever
+    person TEXT NOT NULL UNIQUE         -- identity key of the email (a keyed token once forgotten)
+);
+CREATE TABLE export_folders (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE           -- relative to the store's folder when under it
+);
+CREATE TABLE exported_files (
+    folder INTEGER NOT NULL REFERENCES export_folders(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,                 -- relative to the folder
+    programme TEXT NOT NULL,
+    email TEXT,                         -- whose file (identity key), NULL for the programme
+    PRIMARY KEY (folder, path)
+);
+CREATE INDEX exported_files_email ON exported_files(email);
+CREATE TABLE sent_messages (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,                -- identity key of the person's email
+    address TEXT NOT NULL,              -- the address the message went to
+    name TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    sent_at TEXT NOT NULL,              -- when the server accepted it (UTC)
+    PRIMARY KEY (programme, email)
+);
+CREATE TABLE sent_events (
+    programme TEXT NOT NULL,
+    email TEXT NOT NULL,                -- identity key, as in sent_messages
+    uid TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,          -- of the event as last sent to this person
+    sequence INTEGER NOT NULL,
+    body TEXT NOT NULL,                 -- JSON of the event as last sent
+    PRIMARY KEY (programme, email, uid)
+);
+CREATE TABLE feed_tokens (
+    email TEXT PRIMARY KEY,             -- identity key of the person's email
+    token TEXT NOT NULL UNIQUE          -- random (128 bits or more): their feed's file name, for ever
+);
+CREATE VIEW holders AS                  -- who holds a seat: what the report counts
+    SELECT r.rowid AS rowid, r.* FROM registrations r
+    WHERE r.status = 'registered' OR (r.status = 'waitlisted' AND EXISTS (
+        SELECT 1 FROM admissions a WHERE a.programme = r.programme AND a.email = r.email));
+CREATE VIEW seat_holders AS             -- who takes a seat: what the rules and the plan check
+    SELECT * FROM holders WHERE forgotten = 0;
+CREATE VIEW plan AS                     -- the plan as a whole: every session each seat holder attends
+    SELECT h.programme, h.email, h.name,
+        substr(s.start_local, 1, 10) AS day,        -- local to the session, YYYY-MM-DD
+        substr(s.start_local, 12) AS start,         -- HH:MM
+        CASE WHEN substr(s.end_local, 1, 10) = substr(s.start_local, 1, 10)
+             THEN substr(s.end_local, 12) ELSE s.end_local END AS "end",
+        s.id AS session, s.title,
+        coalesce((SELECT v.name FROM venues v WHERE v.file = s.file AND v.id = s.venue
+                  ORDER BY v.rowid DESC LIMIT 1), s.venue) AS venue,
+        s.slot,                                     -- NULL: a plenary, everyone attends
+        h.file
+    FROM seat_holders h JOIN sessions s ON s.file = h.file
+    WHERE s.slot IS NULL OR EXISTS (
+        SELECT 1 FROM placements p WHERE p.programme = h.programme AND p.email = h.email
+        AND p.slot = s.slot AND p.session = s.id)
+    ORDER BY h.programme, h.email, s.start_utc, s.id;
+"""
+
+# -- the rules' vocabulary (schema 6) --------------------------------------------------------
 # Views only: no data moves. Kept apart from the other schema steps so that it can be renumbered.
 RULE_VIEWS = """
 CREATE VIEW active_programmes AS        -- the programmes the rules check: all but the cancelled
@@ -356,8 +656,13 @@ CREATE VIEW repeated_ids AS             -- every row of a file whose id an earli
 """The words the rules are written in (:mod:`cxc.rules`), as views: readable in any SQLite
 browser too. ``repeated_ids.kind`` is ``venue``, ``session`` or ``participant`` (an email)."""
 # -- end of the rules' vocabulary -------------------------------------------------------------
-SCHEMA = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3 + SCHEMA_4 + RULE_VIEWS
+SCHEMA += RULE_VIEWS
 """The schema of a new store (the latest)."""
+
+POSITIONED = frozenset({
+    "partners", "targets", "activities", "quotas", "venues", "sessions",
+    "session_organisations"})
+"""The tables that gained ``position`` (their key) in schema 5: not part of data_hash()."""
 
 
 PROGRAMME_TABLES = (
@@ -392,6 +697,16 @@ def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    # Off while tables are rebuilt (it cannot change inside a transaction): dropping the old
+    # copy of a table must not cascade into the rows of the new ones.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        _migrate_in_transaction(conn, path)
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _migrate_in_transaction(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = _schema_version(conn, path)  # again: another cxc may have migrated meanwhile
@@ -404,21 +719,30 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
                 migration(conn, store_root(path))
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise StoreError(f"{path}: the store's links do not hold after the upgrade to "
+                             f"schema {SCHEMA_VERSION}; keep this file and load the "
+                             f"programmes into a new store with --db")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite has rolled back already on a full disk
+            conn.execute("ROLLBACK")
         raise
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
     _script(conn, SCHEMA)
-    conn.execute("INSERT INTO meta (key, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
+    conn.execute(f"INSERT INTO {SECRET_TABLE} (name, value) VALUES ('secret', ?)",
+                 (secrets.token_hex(32),))
 
 
 def _script(conn: sqlite3.Connection, script: str) -> None:
-    for statement in script.split(";"):
-        if statement.strip():
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):  # not a ";" inside a comment
             conn.execute(statement)
+            statement = ""
 
 
 def _migrate_1_to_2(conn: sqlite3.Connection, root: Path) -> None:
@@ -434,7 +758,7 @@ def _migrate_1_to_2(conn: sqlite3.Connection, root: Path) -> None:
         UPDATE registrations SET forgotten = 1 WHERE email LIKE 'forgotten-%@invalid'
     """)
     _script(conn, SCHEMA_2)
-    secret = _secret(conn)
+    secret = bytes.fromhex(conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()[0])
     for email, name in conn.execute("SELECT email, name FROM people").fetchall():
         old = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
         new = person_token(secret, email)
@@ -465,7 +789,53 @@ def _migrate_3_to_4(conn: sqlite3.Connection, root: Path) -> None:
 
 
 def _migrate_4_to_5(conn: sqlite3.Connection, root: Path) -> None:
-    """Schema 5: the rules' vocabulary as views (``RULE_VIEWS``); no data changes.
+    """Schema 5, to browse the store (Datasette, sqlite-utils): a primary key on every table,
+    each ``file`` linking to the programme's key, the secret moved out of ``meta`` into a
+    table browsers hide, and the ``plan`` view. Every table is rebuilt as a new store has it,
+    keeping its rows and their rowids (the rules read them in rowid order)."""
+    for (view,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+        conn.execute(f'DROP VIEW "{view}"')
+    for (index,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                 "AND sql IS NOT NULL").fetchall():
+        conn.execute(f'DROP INDEX "{index}"')
+    old = [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")]
+    conn.execute("PRAGMA legacy_alter_table = ON")  # leave other tables' REFERENCES as written
+    try:
+        for table in old:
+            conn.execute(f'ALTER TABLE "{table}" RENAME TO "_v4_{table}"')
+    finally:
+        conn.execute("PRAGMA legacy_alter_table = OFF")
+    _script(conn, SCHEMA)
+    for table in old:
+        _copy_rows(conn, f"_v4_{table}", table)
+    conn.execute(f"INSERT INTO {SECRET_TABLE} (name, value) "
+                 f"SELECT key, value FROM _v4_meta WHERE key = 'secret'")
+    conn.execute("DELETE FROM meta WHERE key = 'secret'")
+    for table in old:
+        conn.execute(f'DROP TABLE "_v4_{table}"')
+
+
+def _copy_rows(conn: sqlite3.Connection, source: str, table: str) -> None:
+    """Every row of ``source`` into ``table``, the same rowid and columns; a new ``position``
+    numbers each file's rows in rowid order, as a load numbers them."""
+    had = [row[1] for row in conn.execute(f'PRAGMA table_info("{source}")')]
+    info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+    names = [f'"{row[1]}"' for row in info if row[1] in had]
+    values = list(names)
+    if "position" not in had and any(row[1] == "position" for row in info):
+        names.append('"position"')
+        values.append("row_number() OVER (PARTITION BY file ORDER BY rowid) - 1")
+    if not [row for row in info if row[5] == 1 and row[2].upper() == "INTEGER"
+            and sum(r[5] > 0 for r in info) == 1]:  # no column that is the rowid itself
+        names.insert(0, "rowid")
+        values.insert(0, "rowid")
+    conn.execute(f'INSERT INTO "{table}" ({", ".join(names)}) SELECT {", ".join(values)} '
+                 f'FROM "{source}" ORDER BY rowid')
+
+
+def _migrate_5_to_6(conn: sqlite3.Connection, root: Path) -> None:
+    """Schema 6: the rules' vocabulary as views (``RULE_VIEWS``); no data changes.
 
     Views hold nothing, so any of these a store already has is replaced.
     """
@@ -475,17 +845,19 @@ def _migrate_4_to_5(conn: sqlite3.Connection, root: Path) -> None:
     _script(conn, RULE_VIEWS)
 
 
-MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4, _migrate_4_to_5]
+MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4, _migrate_4_to_5,
+              _migrate_5_to_6]
 """MIGRATIONS[n - 1] takes a store from schema n to n + 1; a new store gets the latest at once."""
 
 
 def store_secret(db: sqlite_utils.Database) -> bytes:
     """The store's own secret, which keys the tokens that stand for people."""
-    return _secret(db.conn)
+    return read_secret(db.conn)
 
 
-def _secret(conn: sqlite3.Connection) -> bytes:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+def read_secret(conn: sqlite3.Connection) -> bytes:
+    """The store's secret, read on an open connection."""
+    row = conn.execute(f"SELECT value FROM {SECRET_TABLE} WHERE name = 'secret'").fetchone()
     return bytes.fromhex(row[0])
 
 
@@ -509,7 +881,8 @@ def data_hash(conn: sqlite3.Connection, file: str) -> str:
     for table in DATA_TABLES:
         cursor = conn.execute(f"SELECT * FROM {table} WHERE file = ? ORDER BY rowid", (file,))
         names = [d[0] for d in cursor.description]
-        keep = [i for i, name in enumerate(names) if name not in PLACE_COLUMNS]
+        skip = PLACE_COLUMNS | ({"position"} if table in POSITIONED else set())
+        keep = [i for i, name in enumerate(names) if name not in skip]
         digest.update(table.encode())
         for row in cursor:
             digest.update(json.dumps([row[i] for i in keep], ensure_ascii=False).encode())
