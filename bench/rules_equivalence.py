@@ -235,8 +235,12 @@ def _cancel(conn: sqlite3.Connection, rng: random.Random) -> None:
 
 
 def _repeat_activity(conn: sqlite3.Connection, rng: random.Random) -> None:
-    conn.execute("INSERT INTO activities SELECT kind, partner, date, upper(title), url, file, "
-                 "line + 1 FROM activities WHERE rowid % 7 = 0")
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(activities)")]
+    positioned = "position" in columns  # a store of schema 5 and later numbers its rows
+    conn.execute(f"INSERT INTO activities (kind, partner, date, title, url, file, line"
+                 f"{', position' if positioned else ''}) SELECT kind, partner, date, upper(title), "
+                 f"url, file, line + 1{', position + 100000' if positioned else ''} "
+                 f"FROM activities WHERE rowid % 7 = 0")
 
 
 EDITS: dict[str, Callable[[sqlite3.Connection, random.Random], None]] = {
