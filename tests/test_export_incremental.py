@@ -204,7 +204,7 @@ def test_a_commit_by_another_writer_between_the_two_looks_is_checked_again(
                            ).fetchone()[0]
     conn.close()
     checks = readiness_checks(monkeypatch)
-    real_enter = export._Sent.__enter__
+    real_enter = export.ExportHistory.__enter__
 
     def meddle(self: Any) -> Any:
         with sqlite3.connect(db) as other:
@@ -212,7 +212,7 @@ def test_a_commit_by_another_writer_between_the_two_looks_is_checked_again(
         other.close()
         return real_enter(self)
 
-    monkeypatch.setattr(export._Sent, "__enter__", meddle)
+    monkeypatch.setattr(export.ExportHistory, "__enter__", meddle)
 
     refused = run("export", "--out", "out")
 

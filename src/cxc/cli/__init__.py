@@ -271,7 +271,6 @@ def plan(
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
     _use_db(ctx, db)
-    from cxc import store
     from cxc.cli import render
     from cxc.plan import plan_store
 
@@ -284,11 +283,7 @@ def plan(
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
-        def doc_of(programme: str) -> Any:
-            return next(store.read_programmes(store_db, [outcome.files[programme]], travel=False),
-                        None)
-
-        render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings,
+        render.print_plan(_out_console(), outcome.docs.get, outcome.plans, outcome.findings,
                           people=people)
     raise typer.Exit(code)
 

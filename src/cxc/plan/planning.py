@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cxc import store
 from cxc.errors import Finding
+from cxc.model import ProgrammeDoc
 from cxc.plan.solver import INFEASIBLE_RULE, ProgrammePlan, kept_plan, plan_programme
 from cxc.plan.waitlist import admit_programme
 from cxc.progress import Progress, no_progress
@@ -26,6 +27,9 @@ class PlanOutcome:
     """Programme id -> the file whose programme was planned."""
     findings: tuple[Finding, ...]
     """The rules' findings; a slot that cannot seat everyone also says whom the plan left out."""
+    docs: dict[str, ProgrammeDoc] = field(default_factory=dict)
+    """Programme id -> the programme as planning read it (no travel legs or stays): what
+    showing the plan needs, so it does not read the store again."""
 
 
 def plan_store(db: sqlite_utils.Database,
@@ -40,6 +44,7 @@ def plan_store(db: sqlite_utils.Database,
     (programmes planned, programmes to plan) after each.
     """
     files: dict[str, str] = {}
+    docs: dict[str, ProgrammeDoc] = {}
     made_from: dict[str, str] = {}
     # One write transaction: the admissions are stored before the rules run (they count
     # the admitted as seat holders), and land together with the plan, or not at all.
@@ -65,6 +70,7 @@ def plan_store(db: sqlite_utils.Database,
         # Planning never looks at travel legs or stays: they are not read.
         for doc in store.read_programmes(db, files.values(), travel=False):
             pid = doc.programme.id
+            docs[pid] = doc
             previous = store.read_placements(db, pid)
             planned: ProgrammePlan | None = None
             if pid in current:
@@ -88,7 +94,7 @@ def plan_store(db: sqlite_utils.Database,
         store.save_plan(db, {
             p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in solved},
             made_from, keep=files)
-    return PlanOutcome(tuple(plans), files, tuple(_with_unplaced(findings, plans)))
+    return PlanOutcome(tuple(plans), files, tuple(_with_unplaced(findings, plans)), docs)
 
 
 def _with_unplaced(findings: Iterable[Finding], plans: Iterable[ProgrammePlan]) -> list[Finding]:
