@@ -277,13 +277,19 @@ def plan(
     if paths:
         _load(ctx, paths)
     store_db = _open(ctx, create=False)
+    tables: dict[str, render.PlanTable] = {}
+
+    def shown(doc: Any, plan: Any) -> None:  # as planning reads it: not read again
+        tables[plan.programme] = render.plan_table(doc, plan, people=people)
+
     with _progress("planning") as progress:
-        outcome = plan_store(store_db, progress)
+        outcome = plan_store(store_db, progress,
+                             shown if format is TextOrJson.text else None)
     code = _will_exit(render.exit_code(outcome.findings, strict=False))
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
-        render.print_plan(_out_console(), outcome.docs.get, outcome.plans, outcome.findings,
+        render.print_plan(_out_console(), tables.get, outcome.plans, outcome.findings,
                           people=people)
     raise typer.Exit(code)
 

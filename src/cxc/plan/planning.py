@@ -4,8 +4,8 @@ made from."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cxc import store
@@ -27,13 +27,11 @@ class PlanOutcome:
     """Programme id -> the file whose programme was planned."""
     findings: tuple[Finding, ...]
     """The rules' findings; a slot that cannot seat everyone also says whom the plan left out."""
-    docs: dict[str, ProgrammeDoc] = field(default_factory=dict)
-    """Programme id -> the programme as planning read it (no travel legs or stays): what
-    showing the plan needs, so it does not read the store again."""
 
 
-def plan_store(db: sqlite_utils.Database,
-               progress: Progress = no_progress) -> PlanOutcome:
+def plan_store(db: sqlite_utils.Database, progress: Progress = no_progress,
+               shown: Callable[[ProgrammeDoc, ProgrammePlan], None] | None = None,
+               ) -> PlanOutcome:
     """Validate, plan every programme that is not cancelled, keep the plan in the store.
 
     A re-plan starts from the stored plan, so people who already have their
@@ -41,10 +39,11 @@ def plan_store(db: sqlite_utils.Database,
     plan, or that have none, are solved and written: a current plan that seats everyone is
     what solving again would give (see :func:`kept_plan`), so it is read back and its rows
     stay untouched. Programmes are read and planned one at a time; ``progress`` hears
-    (programmes planned, programmes to plan) after each.
+    (programmes planned, programmes to plan) after each; ``shown``, when given, is handed each
+    programme as read (without travel) with its plan, to keep what showing it needs: the
+    programmes are not read again, nor kept.
     """
     files: dict[str, str] = {}
-    docs: dict[str, ProgrammeDoc] = {}
     made_from: dict[str, str] = {}
     # One write transaction: the admissions are stored before the rules run (they count
     # the admitted as seat holders), and land together with the plan, or not at all.
@@ -70,7 +69,6 @@ def plan_store(db: sqlite_utils.Database,
         # Planning never looks at travel legs or stays: they are not read.
         for doc in store.read_programmes(db, files.values(), travel=False):
             pid = doc.programme.id
-            docs[pid] = doc
             previous = store.read_placements(db, pid)
             planned: ProgrammePlan | None = None
             if pid in current:
@@ -87,6 +85,8 @@ def plan_store(db: sqlite_utils.Database,
                 made_from[pid] = hashes[doc.file]
             plans.append(replace(planned, admitted=admissions[pid].admitted,
                                  waiting=admissions[pid].waiting))
+            if shown is not None:
+                shown(doc, plans[-1])
             progress(len(plans), len(files))
         resolved = {p.programme for p in solved}
         store.save_admissions(db, {pid: admissions[pid].admitted for pid in resolved
@@ -94,7 +94,7 @@ def plan_store(db: sqlite_utils.Database,
         store.save_plan(db, {
             p.programme: [(x.slot, x.session, x.email) for x in p.placements] for p in solved},
             made_from, keep=files)
-    return PlanOutcome(tuple(plans), files, tuple(_with_unplaced(findings, plans)), docs)
+    return PlanOutcome(tuple(plans), files, tuple(_with_unplaced(findings, plans)))
 
 
 def _with_unplaced(findings: Iterable[Finding], plans: Iterable[ProgrammePlan]) -> list[Finding]:
