@@ -456,7 +456,7 @@ def kept_plan(
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
     participants = _distinct_participants(doc.participants)
-    key_of = {email: identity_key(email) for _, email in previous}  # once per person
+    key_of = {email: identity_key(email) for email in {e for _, e in previous}}  # once each
     before = {(slot, key_of[email]): s for (slot, email), s in previous.items()}
     slots = slots_of(sessions)
     if len(before) != len(slots) * len(participants):
