@@ -255,3 +255,41 @@ def test_what_an_export_wrote_is_synced_file_by_file_when_few(
     ok(run("export", "--out", "out"))
     assert synced == [page.resolve(), page.parent.resolve()]
     assert len(system) == 1
+
+
+def test_an_export_that_rebuilds_nothing_reads_the_folders_files_once(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files recorded for the folder are read to check the fingerprints; with nothing
+    rebuilt there is no fingerprint to store, so they are not read again."""
+    calls, before = exported(run, folder, monkeypatch)
+    calls.clear()
+    reads: list[str] = []
+    real = export._folder_files
+
+    def counted(conn: sqlite3.Connection, where: str) -> dict[str, list[str]]:
+        reads.append(where)
+        return real(conn, where)
+
+    monkeypatch.setattr(export, "_folder_files", counted)
+
+    ok(run("export", "--out", "out"))
+
+    assert calls == []
+    assert len(reads) == 1
+    assert files(Path("out")) == before
+
+
+def test_a_deleted_export_folder_is_written_again_whole(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, before = exported(run, folder, monkeypatch)
+    ids = list(calls)
+    calls.clear()
+    for path in sorted(Path("out").rglob("*"), key=lambda p: -len(p.parts)):
+        path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
+    Path("out").rmdir()
+
+    ok(run("export", "--out", "out"))
+
+    assert sorted(calls) == ids
+    assert {p: b for p, (_, b) in files(Path("out")).items()} == {
+        p: b for p, (_, b) in before.items()}

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from conftest import Runner, dump_store
 
 import cxc.format.loader as loader
 import cxc.plan.planning as planning
+import cxc.plan.solver as solver
+from cxc import store
 
 
 def count_calls(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[str]:
@@ -151,3 +154,39 @@ def test_an_incremental_plan_is_the_full_plan_and_touches_only_the_changed_progr
     assert incremental[1].stdout == full[1].stdout
     for name, sql in PLAN_ROWS.items():
         assert rows(db, sql) == rows(full_db, sql), name
+
+
+def test_a_current_plan_is_kept_without_the_solvers_view_of_its_slots(
+        run: Runner, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeping a current plan only checks that everyone still has a session of each slot within
+    its seats and choices: the themes, interests and partners the solver weighs are not built."""
+    first = run("plan", folder, "--format", "json")
+    assert first.code == 0, first.output
+    views = count_calls(monkeypatch, solver, "_slot_view")
+    themes = count_calls(monkeypatch, solver, "_themes")
+    kept = count_calls(monkeypatch, solver, "kept_plan")
+    monkeypatch.setattr(planning, "kept_plan", solver.kept_plan)  # planning's name, counted
+
+    again = run("plan", folder, "--format", "json")
+
+    assert again.code == 0, again.output
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert len(kept) == len(json.loads(first.stdout)["programmes"])
+    assert views == [] and themes == []
+
+
+def test_the_distinct_people_and_sessions_of_a_programme_without_duplicates_are_all_of_them(
+        run: Runner, folder: Path, db: Path) -> None:
+    """Without a repeated email or session id, keeping the first of each (by place in the
+    file) is keeping every one, in key order; with one, the first in the file."""
+    assert run("load", folder).code == 0
+    doc = max(store.read_programmes(store.open_store(db)), key=lambda d: len(d.participants))
+    people = list(reversed(doc.participants))
+    sessions = list(reversed(doc.sessions))
+    assert len({p.key for p in people}) == len(people) and len(people) > 3
+
+    assert solver._distinct_participants(people) == sorted(people, key=lambda p: p.key)
+    assert solver._distinct_sessions(sessions) == sorted(sessions, key=lambda s: s.id)
+    later = replace(people[0], name="Another", source=replace(people[0].source, line=10**6))
+    chosen = solver._distinct_participants([later, *people])  # a duplicate, later in the file
+    assert chosen == sorted(people, key=lambda p: p.key)

@@ -353,8 +353,9 @@ def _history_digest(conn: sqlite3.Connection, pid: str, file: str) -> str:
     span = (f"{pid}/", f"{pid}0")  # calendar keys are `<programme>/...`, as calendar_history
     (events,) = conn.execute(
         "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
-        "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT * FROM "
-        "exported_events WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
+        "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT calendar, uid, "
+        "sequence, stamp, fingerprint FROM exported_events "  # not the bodies: megabytes
+        "WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
         span).fetchone()
     events_bytes = (events or "").encode()  # megabytes for a large programme: not repr'd
     digest.update(f"events {events is not None} {len(events_bytes)}\n".encode())
@@ -377,13 +378,20 @@ def _fingerprint_key(folder: str, pid: str) -> str:
 
 def _files_digest(out: Path, paths: list[str]) -> str | None:
     """A digest of the size, time and mode of each file, or None when one is missing."""
-    root, lines = os.fspath(out), []
-    for path in sorted(paths):
-        try:
-            info = os.lstat(os.path.join(root, path))
-        except OSError:
-            return None
-        lines.append(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n")
+    lines = []
+    try:
+        root = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # paths are looked up from it
+    except OSError:
+        return None
+    try:
+        for path in sorted(paths):
+            try:
+                info = os.lstat(path, dir_fd=root)
+            except OSError:
+                return None
+            lines.append(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n")
+    finally:
+        os.close(root)
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
@@ -425,6 +433,8 @@ def _remember_fingerprints(conn: sqlite3.Connection, folder: str, out: Path,
                            inputs: dict[str, tuple[str, str]]) -> None:
     """Store, with the history, the fingerprint of each programme just exported into
     ``folder``: its inputs as read, its history as now recorded, its files as now on disk."""
+    if not inputs:  # nothing rebuilt: every fingerprint stands
+        return
     written = _folder_files(conn, folder)
     for file, (pid, digest) in inputs.items():
         key = _fingerprint_key(folder, pid)

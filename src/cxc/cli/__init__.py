@@ -271,24 +271,25 @@ def plan(
 ) -> None:
     """Load PATHs if given, validate, place participants in parallel sessions, store and show the plan."""
     _use_db(ctx, db)
-    from cxc import store
     from cxc.cli import render
     from cxc.plan import plan_store
 
     if paths:
         _load(ctx, paths)
     store_db = _open(ctx, create=False)
+    tables: dict[str, render.PlanTable] = {}
+
+    def shown(doc: Any, plan: Any) -> None:  # as planning reads it: not read again
+        tables[plan.programme] = render.plan_table(doc, plan, people=people)
+
     with _progress("planning") as progress:
-        outcome = plan_store(store_db, progress)
+        outcome = plan_store(store_db, progress,
+                             shown if format is TextOrJson.text else None)
     code = _will_exit(render.exit_code(outcome.findings, strict=False))
     if format is TextOrJson.json:
         typer.echo(render.plan_json(outcome.plans, outcome.findings))
     else:
-        def doc_of(programme: str) -> Any:
-            return next(store.read_programmes(store_db, [outcome.files[programme]], travel=False),
-                        None)
-
-        render.print_plan(_out_console(), doc_of, outcome.plans, outcome.findings,
+        render.print_plan(_out_console(), tables.get, outcome.plans, outcome.findings,
                           people=people)
     raise typer.Exit(code)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cxc.errors import EXIT_FINDINGS, EXIT_OK, Finding, plural
@@ -121,52 +122,69 @@ def plan_json(plans: Sequence[Any], findings: Sequence[Finding]) -> str:
     return json.dumps(plan_payload(plans, findings), indent=2, ensure_ascii=False)
 
 
-def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
+@dataclass(frozen=True)
+class PlanTable:
+    """What showing one programme's plan needs, taken from its data as planning read it: the
+    header, the table's cells (a list a day), and with ``--people`` the programme itself."""
+
+    programme: Any
+    days: list[list[tuple[tuple[str, ...], bool]]]
+    doc: Any = None
+
+
+def plan_table(doc: Any, plan: Any, *, people: bool = False) -> PlanTable:
+    """The cells of one programme's plan table: day, time, slot, session, venue, fill, mix
+    (and whether the fill is over capacity)."""
+    sessions = {s.id: s for s in doc.sessions}
+    venues = {v.id: v.name for v in doc.venues}
+    partner_of = {r.key: r.partner for r in doc.participants}
+    days: list[list[tuple[tuple[str, ...], bool]]] = []
+    day = None
+    for fill in plan.sessions:
+        session = sessions[fill.session]
+        this_day = f"{session.start.wall:%a %d %b %Y}"
+        if this_day != day:
+            days.append([])
+        seats = "∞" if fill.capacity is None else str(fill.capacity)
+        count = len(fill.attendees)
+        days[-1].append(((
+            this_day if this_day != day else "",
+            f"{session.start.wall:%H:%M}-{session.end.wall:%H:%M}",
+            fill.slot or "",
+            session.title,
+            venues.get(session.venue or "", session.venue or ""),
+            f"{count}/{seats}",
+            "everyone" if fill.slot is None
+            else _mix(partner_of.get(e, "?") for e in fill.attendees),
+        ), fill.capacity is not None and count > fill.capacity))
+        day = this_day
+    return PlanTable(doc.programme, days, doc if people else None)
+
+
+def print_plan(console: Any, table_of: Callable[[str], PlanTable | None], plans: Sequence[Any],
                findings: Sequence[Finding], *, people: bool = False) -> None:
     """Per programme one table, a section a day: time, slot, session, venue, fill and mix.
 
     One table keeps the columns the same width on every day; a plenary session has a blank
     slot. With ``people``, who is in each parallel group follows the table. The findings and
-    their summary line come last, as in ``cxc validate``. ``doc_of`` reads the planned
-    programme of an id (one at a time: a plan can be large).
+    their summary line come last, as in ``cxc validate``. ``table_of`` gives the
+    :class:`PlanTable` of an id, made while planning read the programme (the programmes
+    themselves are not kept: a plan can be large).
     """
     from rich.markup import escape
     from rich.table import Table
 
     for plan in plans:
-        doc = doc_of(plan.programme)
-        if doc is None:
+        shown = table_of(plan.programme)
+        if shown is None:
             continue
-        p = doc.programme
+        p, days = shown.programme, shown.days
         if console.is_terminal:
             console.print(f"\n[bold]{escape(p.id)}[/bold]  {escape(p.title)}  "
                           f"[dim]{escape(p.city or '')} {p.start} to {p.end}, {p.status}[/dim]")
         else:  # the same line, without rich's markup and layout (a tenth of the time)
             console.file.write(f"\n{p.id}  {p.title}  {p.city or ''} {p.start} to {p.end}, "
                                f"{p.status}\n")
-        sessions = {s.id: s for s in doc.sessions}
-        venues = {v.id: v.name for v in doc.venues}
-        partner_of = {r.key: r.partner for r in doc.participants}
-        days: list[list[tuple[tuple[str, ...], bool]]] = []
-        day = None
-        for fill in plan.sessions:
-            session = sessions[fill.session]
-            this_day = f"{session.start.wall:%a %d %b %Y}"
-            if this_day != day:
-                days.append([])
-            seats = "∞" if fill.capacity is None else str(fill.capacity)
-            count = len(fill.attendees)
-            days[-1].append(((
-                this_day if this_day != day else "",
-                f"{session.start.wall:%H:%M}-{session.end.wall:%H:%M}",
-                fill.slot or "",
-                session.title,
-                venues.get(session.venue or "", session.venue or ""),
-                f"{count}/{seats}",
-                "everyone" if fill.slot is None
-                else _mix(partner_of.get(e, "?") for e in fill.attendees),
-            ), fill.capacity is not None and count > fill.capacity))
-            day = this_day
         if console.is_terminal or not _print_plain(console, PLAN_COLUMNS, days):
             table = Table(show_edge=False, pad_edge=False)
             for column in PLAN_COLUMNS:
@@ -192,8 +210,8 @@ def print_plan(console: Any, doc_of: Callable[[str], Any], plans: Sequence[Any],
             to = move.to_session or "nowhere (no seat left)"
             console.print(f"  moved: {escape(move.email)} in {escape(move.slot)}: "
                           f"{escape(move.from_session)} -> {escape(to)}")
-        if people:
-            _print_people(console, doc, plan)
+        if people and shown.doc is not None:
+            _print_people(console, shown.doc, plan)
     console.print()
     print_findings(console, findings)
 

@@ -4,12 +4,13 @@ made from."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cxc import store
 from cxc.errors import Finding
+from cxc.model import ProgrammeDoc
 from cxc.plan.solver import INFEASIBLE_RULE, ProgrammePlan, kept_plan, plan_programme
 from cxc.plan.waitlist import admit_programme
 from cxc.progress import Progress, no_progress
@@ -28,8 +29,9 @@ class PlanOutcome:
     """The rules' findings; a slot that cannot seat everyone also says whom the plan left out."""
 
 
-def plan_store(db: sqlite_utils.Database,
-               progress: Progress = no_progress) -> PlanOutcome:
+def plan_store(db: sqlite_utils.Database, progress: Progress = no_progress,
+               shown: Callable[[ProgrammeDoc, ProgrammePlan], None] | None = None,
+               ) -> PlanOutcome:
     """Validate, plan every programme that is not cancelled, keep the plan in the store.
 
     A re-plan starts from the stored plan, so people who already have their
@@ -37,7 +39,9 @@ def plan_store(db: sqlite_utils.Database,
     plan, or that have none, are solved and written: a current plan that seats everyone is
     what solving again would give (see :func:`kept_plan`), so it is read back and its rows
     stay untouched. Programmes are read and planned one at a time; ``progress`` hears
-    (programmes planned, programmes to plan) after each.
+    (programmes planned, programmes to plan) after each; ``shown``, when given, is handed each
+    programme as read (without travel) with its plan, to keep what showing it needs: the
+    programmes are not read again, nor kept.
     """
     files: dict[str, str] = {}
     made_from: dict[str, str] = {}
@@ -81,6 +85,8 @@ def plan_store(db: sqlite_utils.Database,
                 made_from[pid] = hashes[doc.file]
             plans.append(replace(planned, admitted=admissions[pid].admitted,
                                  waiting=admissions[pid].waiting))
+            if shown is not None:
+                shown(doc, plans[-1])
             progress(len(plans), len(files))
         resolved = {p.programme for p in solved}
         store.save_admissions(db, {pid: admissions[pid].admitted for pid in resolved

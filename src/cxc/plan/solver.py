@@ -456,20 +456,23 @@ def kept_plan(
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
     participants = _distinct_participants(doc.participants)
-    before = {(slot, identity_key(email)): s for (slot, email), s in previous.items()}
+    key_of = {email: identity_key(email) for email in {e for _, e in previous}}  # once each
+    before = {(slot, key_of[email]): s for (slot, email), s in previous.items()}
     slots = slots_of(sessions)
     if len(before) != len(slots) * len(participants):
         return None
     placements: list[Placement] = []
+    keyed = [(p.key, p.sessions) for p in participants]  # the check needs no themes or partners
     for slot, slot_sessions in slots.items():
-        options, people = _slot_view(slot, slot_sessions, participants, venues, before)
-        seats = dict.fromkeys((o.id for o in options), 0)
-        for person in people:
-            if person.previous not in allowed_sessions(person, options):
+        ids = [s.id for s in slot_sessions]
+        seats = dict.fromkeys(ids, 0)
+        for email, choices in keyed:
+            held = before.get((slot, email))
+            if held is None or held not in (allowed(choices, ids) if choices else seats):
                 return None
-            seats[person.previous] += 1
-            placements.append(Placement(programme, slot, person.previous, person.email))
-        if any(over_seats(o.capacity, seats[o.id]) for o in options):
+            seats[held] += 1
+            placements.append(Placement(programme, slot, held, email))
+        if any(over_seats(session_capacity(s, venues), seats[s.id]) for s in slot_sessions):
             return None
     placements.sort(key=lambda p: (p.slot, p.session, p.email))
     fills = _fills(sessions, participants, placements, venues)
@@ -526,8 +529,11 @@ def _themes(words: Iterable[str]) -> frozenset[str]:
     return frozenset(w.strip().casefold() for w in words)
 
 
-def _distinct_sessions(sessions: Iterable[Session]) -> list[Session]:
+def _distinct_sessions(sessions: Sequence[Session]) -> list[Session]:
     """One session per id (a duplicate id is the rules' finding): the first in the file."""
+    by_id = {s.id: s for s in sessions}
+    if len(by_id) == len(sessions):  # no duplicate: the first of each id is the only one
+        return sorted(by_id.values(), key=lambda s: s.id)
     chosen: dict[str, Session] = {}
     for session in sorted(sessions, key=_session_order):
         chosen.setdefault(session.id, session)
@@ -539,8 +545,11 @@ def _session_order(session: Session) -> tuple[str, int, int, str, str]:
             repr(session))
 
 
-def _distinct_participants(participants: Iterable[Participant]) -> list[Participant]:
+def _distinct_participants(participants: Sequence[Participant]) -> list[Participant]:
     """One registration per email (a duplicate is the rules' finding): the first in the file."""
+    by_key = {p.key: p for p in participants}
+    if len(by_key) == len(participants):  # no duplicate: the first of each email is the only one
+        return [by_key[key] for key in sorted(by_key)]
     chosen: dict[str, Participant] = {}
     ordered = sorted(participants, key=lambda p: (p.source.file, p.source.line, p.source.column,
                                                   p.key, repr(p)))

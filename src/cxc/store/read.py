@@ -27,10 +27,11 @@ def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
     return m.LocalTime.known(datetime.fromisoformat(wall), zone, datetime.fromisoformat(utc))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)
 def _strings(text: str) -> tuple[str, ...]:
-    """A stored JSON list of strings (themes, interests, chosen sessions) as a tuple: the
-    same few lists recur across thousands of rows, so each is parsed once."""
+    """A stored JSON list of strings (themes, interests, chosen sessions, organisations) as a
+    tuple: the same lists recur across thousands of rows, so each is parsed once (a store of
+    1,000 programmes holds about 20,000 distinct lists: the cache keeps them all)."""
     return tuple(json.loads(text))
 
 
