@@ -296,7 +296,9 @@ SCHEMA_4_WHOLE = _BASE_SCHEMA + SCHEMA_2 + SCHEMA_3 + SCHEMA_4
 
 SECRET_TABLE = "_secrets"
 """Where the store's secret is kept: in the file, so a copy keeps every pseudonym and UID,
-under a name Datasette hides (a leading ``_``), never in a table it shows."""
+and in a table no Datasette shows: 1.0 hides names with a leading ``_``; 0.65 hides
+full-text tables and every table named after one (``_secrets_content``, where SQLite keeps
+the rows). Hence a full-text table that nobody searches."""
 
 SCHEMA = """
 CREATE TABLE files (
@@ -507,9 +509,9 @@ CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-CREATE TABLE _secrets (                 -- never shown: Datasette hides tables named _...
-    name TEXT PRIMARY KEY,              -- 'secret': the key of the pseudonyms and calendar tokens
-    value TEXT NOT NULL                 -- hex
+CREATE VIRTUAL TABLE _secrets USING fts5(  -- never shown: see SECRET_TABLE
+    name,                               -- 'secret': the key of the pseudonyms and calendar tokens
+    value                               -- hex
 );
 CREATE TABLE forgotten (
     token TEXT PRIMARY KEY              -- HMAC of the lower-cased email under the store's secret
@@ -798,6 +800,11 @@ def _migrate_4_to_5(conn: sqlite3.Connection, root: Path) -> None:
     for (index,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
                                  "AND sql IS NOT NULL").fetchall():
         conn.execute(f'DROP INDEX "{index}"')
+    # a store set back from a later version has its secret in place already
+    moved = _table_exists(conn, SECRET_TABLE)
+    kept = conn.execute(f"SELECT name, value FROM {SECRET_TABLE}").fetchall() if moved else []
+    if moved:
+        conn.execute(f"DROP TABLE {SECRET_TABLE}")  # its full-text tables go with it
     old = [name for (name,) in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")]
     conn.execute("PRAGMA legacy_alter_table = ON")  # leave other tables' REFERENCES as written
@@ -809,11 +816,19 @@ def _migrate_4_to_5(conn: sqlite3.Connection, root: Path) -> None:
     _script(conn, SCHEMA)
     for table in old:
         _copy_rows(conn, f"_v4_{table}", table)
-    conn.execute(f"INSERT INTO {SECRET_TABLE} (name, value) "
-                 f"SELECT key, value FROM _v4_meta WHERE key = 'secret'")
+    if kept:
+        conn.executemany(f"INSERT INTO {SECRET_TABLE} (name, value) VALUES (?, ?)", kept)
+    else:
+        conn.execute(f"INSERT INTO {SECRET_TABLE} (name, value) "
+                     f"SELECT key, value FROM _v4_meta WHERE key = 'secret'")
     conn.execute("DELETE FROM meta WHERE key = 'secret'")
     for table in old:
         conn.execute(f'DROP TABLE "_v4_{table}"')
+
+
+def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (name,)).fetchone() is not None
 
 
 def _copy_rows(conn: sqlite3.Connection, source: str, table: str) -> None:
