@@ -548,3 +548,14 @@ def test_warnings_fail_only_with_strict(run: Runner, write: Callable[[str, str],
     strict = run("validate", "--strict")
     assert strict.code == 1
     assert strict.stdout.splitlines()[-1] == "0 errors, 2 warnings"
+
+
+def test_counts_of_one_read_in_the_singular(check: Callable[..., Checked]) -> None:
+    # "1 seats", "1 delegates" read wrong: each count agrees with its noun
+    one_seat = edit(PROGRAMME, "    name: Eurasante campus\n    address: 310 avenue Eugene Avinee, Loos\n"
+                    "    capacity: 40", "    name: Eurasante campus\n"
+                    "    address: 310 avenue Eugene Avinee, Loos\n    capacity: 1")
+
+    messages = [f["message"] for f in check(one_seat).of("venue-over-capacity")]
+
+    assert "plenary session `welcome` has 6 attendees and 1 seat" in messages, messages

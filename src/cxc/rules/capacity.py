@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from cxc import model as m
-from cxc.errors import Finding
+from cxc.errors import Finding, plural
 from cxc.rules.constraints import SlotSeats, infeasible_finding, over_seats, shortfall
 from cxc.rules.snapshot import Breach, Snapshot, TimedSession
 
@@ -69,14 +69,14 @@ ORDER BY r.file, r.rowid
 
 def programme_over_capacity(snapshot: Snapshot) -> Iterator[Breach]:
     for row in snapshot.rows(PROGRAMMES_OVER_CAPACITY):
-        yield Breach(f"{row['registered']} participants registered; the host can receive "
+        yield Breach(f"{plural(row['registered'], 'participant')} registered; the host can receive "
                      f"{row['capacity']}", snapshot.at(row["file"], row["line"]),
                      row["programme"])
 
 
 def quota_exceeded(snapshot: Snapshot) -> Iterator[Breach]:
     for row in snapshot.rows(QUOTAS_EXCEEDED):
-        yield Breach(f"`{row['partner']}` sends {row['delegates']} delegates; its quota is "
+        yield Breach(f"`{row['partner']}` sends {plural(row['delegates'], 'delegate')}; its quota is "
                      f"{row['quota']}", snapshot.at(row["file"], row["line"]), row["programme"])
 
 
@@ -86,8 +86,8 @@ def venue_over_capacity(snapshot: Snapshot) -> Iterator[Breach]:
         people = attendees.get(file, 0)
         for s in sessions:
             if s.plenary and over_seats(s.seats, people):
-                yield Breach(f"plenary session `{s.id}` has {people} attendees and "
-                             f"{s.seats} seats", snapshot.at(file, s.line), s.programme,
+                yield Breach(f"plenary session `{s.id}` has {plural(people, 'attendee')} and "
+                             f"{plural(s.seats or 0, 'seat')}", snapshot.at(file, s.line), s.programme,
                              session=s.id, venue=s.venue)
 
 

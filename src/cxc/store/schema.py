@@ -584,7 +584,7 @@ CREATE VIEW plan AS                     -- the plan as a whole: every session ea
              THEN substr(s.end_local, 12) ELSE s.end_local END AS "end",
         s.id AS session, s.title,
         coalesce((SELECT v.name FROM venues v WHERE v.file = s.file AND v.id = s.venue
-                  ORDER BY v.rowid DESC LIMIT 1), s.venue) AS venue,
+                  ORDER BY v.rowid LIMIT 1), s.venue) AS venue,
         s.slot,                                     -- NULL: a plenary, everyone attends
         h.file
     FROM seat_holders h JOIN sessions s ON s.file = h.file
