@@ -136,13 +136,14 @@ def _table(group_b: str = "3/5  │ tallinn-med 2 · barna-bio 1") -> str:
           " Eurasante campus    │ 6/40 │ everyone\n")
 
 
-def test_text_plan_is_one_table_with_stable_columns_and_the_summary_last(
+def test_text_plan_is_one_table_with_stable_columns_and_the_summary_first(
         run: Runner, partnership_file: Path, programme_file: Path) -> None:
-    # Issue 13: the same column widths on every day, "(plenary)" not on every row.
+    # Issue 13: the same column widths on every day, "(plenary)" not on every row, and the
+    # summary before the long tables, not after them.
     result = run("plan", partnership_file, programme_file)
 
     assert result.code == 0, result.output
-    assert result.stdout == _table() + "\nno problems found\n"
+    assert result.stdout == "no problems found\n" + _table()
 
 
 def test_plan_people_lists_who_is_in_each_group(
@@ -150,20 +151,19 @@ def test_plan_people_lists_who_is_in_each_group(
     result = run("plan", partnership_file, programme_file, "--people")
 
     assert result.code == 0, result.output
-    assert result.stdout == _table() + (
+    assert result.stdout == "no problems found\n" + _table() + (
         "\nwho is in each group\n"
         "  thursday-pm, Thu 28 Mar 2024\n"
         "    14:00-16:00 AI in medical imaging (group A) (3): Ana Garcia (barna-bio),"
         " Jaan Kask (tallinn-med), Marta Soler (barna-bio)\n"
         "    14:00-16:00 Telemedicine in practice (group B) (3): Jordi Puig (barna-bio),"
-        " Kadri Tamm (tallinn-med), Liis Saar (tallinn-med)\n"
-        "\nno problems found\n")
+        " Kadri Tamm (tallinn-med), Liis Saar (tallinn-med)\n")
     # The JSON already lists the attendees: --people leaves it byte for byte as it is.
     assert run("plan", "--people", "--format", "json").stdout == run(
         "plan", "--format", "json").stdout
 
 
-def test_text_plan_ends_with_its_errors_place_first(
+def test_text_plan_starts_with_its_errors_place_first(
         run: Runner, write: Write, partnership_file: Path, programme_file: Path) -> None:
     assert run("plan", partnership_file, programme_file).code == 0
     squeezed = edit(PROGRAMME, "    capacity: 5\n", "    capacity: 1\n")
@@ -171,13 +171,13 @@ def test_text_plan_ends_with_its_errors_place_first(
     result = run("plan", write("programme.yaml", squeezed))
 
     assert result.code == 1
-    assert result.stdout == _table("1/1  │ tallinn-med 1") + (
-        "  moved: jordi.puig@example.com in thursday-pm: lab-b -> nowhere (no seat left)\n"
-        "  moved: liis.saar@example.com in thursday-pm: lab-b -> nowhere (no seat left)\n"
-        "\nprogramme.yaml:43: error slot-infeasible: slot `thursday-pm`"
+    assert result.stdout == (
+        "programme.yaml:43: error slot-infeasible: slot `thursday-pm`"
         " is 2 seats short: its sessions lab-a (3), lab-b (1) seat 4 of its 6"
         " participants\n"
-        "1 error, 0 warnings\n")
+        "1 error, 0 warnings\n") + _table("1/1  │ tallinn-med 1") + (
+        "  moved: jordi.puig@example.com in thursday-pm: lab-b -> nowhere (no seat left)\n"
+        "  moved: liis.saar@example.com in thursday-pm: lab-b -> nowhere (no seat left)\n")
 
 
 def test_text_plan_off_a_terminal_is_as_wide_as_its_content(

@@ -167,13 +167,15 @@ def print_plan(console: Any, table_of: Callable[[str], PlanTable | None], plans:
 
     One table keeps the columns the same width on every day; a plenary session has a blank
     slot. With ``people``, who is in each parallel group follows the table. The findings and
-    their summary line come last, as in ``cxc validate``. ``table_of`` gives the
+    their summary line come first, as ``cxc validate`` prints them: a long plan does not
+    push them out of sight, and ``cxc plan | head`` shows them. ``table_of`` gives the
     :class:`PlanTable` of an id, made while planning read the programme (the programmes
     themselves are not kept: a plan can be large).
     """
     from rich.markup import escape
     from rich.table import Table
 
+    print_findings(console, findings)
     for plan in plans:
         shown = table_of(plan.programme)
         if shown is None:
@@ -212,8 +214,6 @@ def print_plan(console: Any, table_of: Callable[[str], PlanTable | None], plans:
                           f"{escape(move.from_session)} -> {escape(to)}")
         if people and shown.doc is not None:
             _print_people(console, shown.doc, plan)
-    console.print()
-    print_findings(console, findings)
 
 
 PLAN_COLUMNS = ("day", "time", "slot", "session", "venue", "fill", "mix")
