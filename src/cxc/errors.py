@@ -38,6 +38,26 @@ def them(n: int) -> str:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a thing was written: the file, and the 1-based line and column.
+
+    The one type of place: a format problem, a rule's finding and the model's things
+    all print theirs through it (``file:line:col``, compiler style).
+    """
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            # a column of 0 is unknown (a place read back from the store): omit it, never print 0
+            return f"{self.file}:{self.line}:{self.column}" if self.column else (
+                f"{self.file}:{self.line}")
+        return self.file
+
+
+@dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file, with its place."""
 
@@ -46,11 +66,12 @@ class Problem:
     line: int = 0
     column: int = 0
 
+    @property
+    def at(self) -> Source:
+        return Source(self.file, self.line, self.column)
+
     def __str__(self) -> str:
-        where = self.file
-        if self.line:
-            where += f":{self.line}:{self.column}" if self.column else f":{self.line}"
-        return f"{where}: {self.message}"
+        return f"{self.at}: {self.message}"
 
 
 class CxcError(Exception):
@@ -115,6 +136,14 @@ class Finding:
     session: str | None = None
     venue: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def at(self) -> Source | None:
+        """Where it points, if in a file (the column, where known, rides in ``extra``)."""
+        if not self.file:
+            return None
+        column = self.extra.get("column")
+        return Source(self.file, self.line or 0, column if isinstance(column, int) else 0)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -15,6 +15,7 @@ from typing import Literal, Protocol, TypeVar, get_args
 from unicodedata import normalize
 from zoneinfo import ZoneInfo
 
+from cxc.errors import Source as Source  # the one type of place, defined with the errors
 from cxc.errors import plural
 
 
@@ -50,22 +51,6 @@ ORG_TYPES = (
 TRAVEL_MODES = ("flight", "train", "bus", "car", "other")
 # Organisation types that may host a cxc but not travel in one (ClusterXchange scheme).
 HOST_ONLY_ORG_TYPES = ("large_company", "public", "other")
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a thing was written: the file, and the 1-based line and column."""
-
-    file: str
-    line: int = 0
-    column: int = 0
-
-    def __str__(self) -> str:
-        if self.line:
-            # a column of 0 is unknown (a place read back from the store): omit it, never print 0
-            return f"{self.file}:{self.line}:{self.column}" if self.column else (
-                f"{self.file}:{self.line}")
-        return self.file
 
 
 NOWHERE = Source("")

@@ -44,11 +44,7 @@ def location(f: Finding) -> str:
 
     A finding with no file is placed by its programme (or nowhere: an empty string).
     """
-    if not f.file:
-        return f.programme or ""
-    column = f.extra.get("column")
-    return f.file + (f":{f.line}" if f.line else "") + (
-        f":{column}" if f.line and isinstance(column, int) else "")
+    return str(f.at) if f.at is not None else f.programme or ""
 
 
 def display_order(findings: Sequence[Finding]) -> list[Finding]:
