@@ -17,8 +17,10 @@ A report is made from a store the rules find no error in: :func:`build_report` a
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,8 +31,6 @@ from cxc.rules.checks import validate
 from cxc.store import read_snapshot, store_name
 
 if TYPE_CHECKING:
-    import sqlite3
-
     import sqlite_utils
 
 Cell = str | int | None
@@ -82,47 +82,72 @@ class Measure:
     """SQL after IN_SCOPE, listing what was counted; never a person's name or email."""
     note: str
     """How the evidence adds up to the count."""
+    params: Mapping[str, str | None] = field(default_factory=dict)
+    """The named parameters of ``count`` and ``evidence`` beyond IN_SCOPE's."""
+
+
+PROGRAMMES_OF_KIND = """
+SELECT count(*)
+FROM held
+WHERE kind = :kind
+"""
+PROGRAMMES_OF_KIND_EVIDENCE = """
+SELECT id AS programme, kind, start, "end", host
+FROM held
+WHERE kind = :kind
+ORDER BY start, id
+"""
 
 
 def _programmes_of(kind: str, label: str) -> Measure:
-    return Measure(
-        label,
-        f"SELECT count(*) FROM held WHERE kind = '{kind}'",
-        f"""SELECT id AS programme, kind, start, "end", host FROM held
-            WHERE kind = '{kind}' ORDER BY start, id""",
-        "one row a held programme",
-    )
+    return Measure(label, PROGRAMMES_OF_KIND, PROGRAMMES_OF_KIND_EVIDENCE,
+                   "one row a held programme", {"kind": kind})
+
+
+ORGANISATIONS = """
+SELECT count(DISTINCT organisation_key)
+FROM attended
+WHERE organisation_key IS NOT NULL
+  AND (:org_types IS NULL OR org_type IN (SELECT value FROM json_each(:org_types)))
+"""
+ORGANISATIONS_EVIDENCE = """
+SELECT min(organisation) AS organisation,
+       replace(group_concat(DISTINCT org_type), ',', ', ') AS org_types,
+       replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
+FROM (SELECT organisation_key, min(organisation) AS organisation, org_type,
+             programme, min(start) AS start
+      FROM attended
+      WHERE organisation_key IS NOT NULL
+        AND (:org_types IS NULL OR org_type IN (SELECT value FROM json_each(:org_types)))
+      GROUP BY organisation_key, programme, org_type
+      ORDER BY start, programme, org_type)
+GROUP BY organisation_key
+ORDER BY organisation_key
+"""
 
 
 def _organisations(label: str, org_types: tuple[str, ...] | None, note: str) -> Measure:
-    where = "organisation_key IS NOT NULL"
-    if org_types:
-        quoted = ", ".join(f"'{t}'" for t in org_types)
-        where += f" AND org_type IN ({quoted})"
-    return Measure(
-        label,
-        f"SELECT count(DISTINCT organisation_key) FROM attended WHERE {where}",
-        f"""SELECT min(organisation) AS organisation,
-                   replace(group_concat(DISTINCT org_type), ',', ', ') AS org_types,
-                   replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
-            FROM (SELECT organisation_key, min(organisation) AS organisation, org_type,
-                         programme, min(start) AS start
-                  FROM attended WHERE {where}
-                  GROUP BY organisation_key, programme, org_type
-                  ORDER BY start, programme, org_type)
-            GROUP BY organisation_key ORDER BY organisation_key""",
-        note,
-    )
+    """Organisations that attended, of one of ``org_types`` (None: of any type)."""
+    return Measure(label, ORGANISATIONS, ORGANISATIONS_EVIDENCE, note,
+                   {"org_types": json.dumps(org_types) if org_types else None})
+
+
+ACTIVITIES_OF_KIND = """
+SELECT count(*)
+FROM activity
+WHERE kind = :kind
+"""
+ACTIVITIES_OF_KIND_EVIDENCE = """
+SELECT date, partner, title
+FROM activity
+WHERE kind = :kind
+ORDER BY date, partner, title
+"""
 
 
 def _activities_of(kind: str, label: str) -> Measure:
-    return Measure(
-        label,
-        f"SELECT count(*) FROM activity WHERE kind = '{kind}'",
-        f"SELECT date, partner, title FROM activity WHERE kind = '{kind}' "
-        "ORDER BY date, partner, title",
-        "one row an activity",
-    )
+    return Measure(label, ACTIVITIES_OF_KIND, ACTIVITIES_OF_KIND_EVIDENCE,
+                   "one row an activity", {"kind": kind})
 
 
 MEASURES: dict[str, Measure] = {
@@ -132,22 +157,28 @@ MEASURES: dict[str, Measure] = {
     "participants": Measure(
         "Participants (distinct people)",
         "SELECT count(DISTINCT email) FROM attended",
-        """SELECT programme, kind, start, "end", host, count(*) AS attended,
-                  sum(first_time) AS new
-           FROM (SELECT *, row_number() OVER (PARTITION BY email ORDER BY start, programme) = 1
-                           AS first_time
-                 FROM attended)
-           GROUP BY programme, kind, start, "end", host ORDER BY start, programme""",
+        """
+        SELECT programme, kind, start, "end", host, count(*) AS attended,
+               sum(first_time) AS new
+        FROM (SELECT *, row_number() OVER (PARTITION BY email ORDER BY start, programme) = 1
+                        AS first_time
+              FROM attended)
+        GROUP BY programme, kind, start, "end", host
+        ORDER BY start, programme
+        """,
         "one row a held programme; attended: its attended registrations; "
         "new: people not counted in an earlier programme (the column adds up to the count)",
     ),
     "participant_days": Measure(
         "Participant-days",
         "SELECT coalesce(sum(days), 0) FROM attended",
-        """SELECT programme, kind, start, "end", host, days, count(*) AS attended,
-                  days * count(*) AS participant_days
-           FROM attended
-           GROUP BY programme, kind, start, "end", host, days ORDER BY start, programme""",
+        """
+        SELECT programme, kind, start, "end", host, days, count(*) AS attended,
+               days * count(*) AS participant_days
+        FROM attended
+        GROUP BY programme, kind, start, "end", host, days
+        ORDER BY start, programme
+        """,
         "one row a held programme: its days times its attended registrations",
     ),
     "smes": _organisations(
@@ -159,30 +190,42 @@ MEASURES: dict[str, Measure] = {
     "countries": Measure(
         "Participant countries",
         "SELECT count(DISTINCT country) FROM attended",
-        """SELECT country, count(DISTINCT email) AS people, count(*) AS attended
-           FROM attended WHERE country IS NOT NULL
-           GROUP BY country ORDER BY country""",
+        """
+        SELECT country, count(DISTINCT email) AS people, count(*) AS attended
+        FROM attended
+        WHERE country IS NOT NULL
+        GROUP BY country
+        ORDER BY country
+        """,
         "one row a participant country",
     ),
     "cross_border_participations": Measure(
         "Cross-border participations",
         "SELECT count(*) FROM attended WHERE country <> programme_country",
-        """SELECT programme, start, programme_country AS held_in, country AS from_country,
-                  count(*) AS participations
-           FROM attended WHERE country <> programme_country
-           GROUP BY programme, start, programme_country, country
-           ORDER BY start, programme, country""",
+        """
+        SELECT programme, start, programme_country AS held_in, country AS from_country,
+               count(*) AS participations
+        FROM attended
+        WHERE country <> programme_country
+        GROUP BY programme, start, programme_country, country
+        ORDER BY start, programme, country
+        """,
         "one row a programme and a participant country other than its own; "
         "participations adds up to the count",
     ),
     "organisations_met": Measure(
         "Organisations met",
         "SELECT count(DISTINCT name_key) FROM met",
-        """SELECT min(name) AS organisation,
-                  replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
-           FROM (SELECT name_key, min(name) AS name, programme, min(start) AS start FROM met
-                 GROUP BY name_key, programme ORDER BY start, programme)
-           GROUP BY name_key ORDER BY name_key""",
+        """
+        SELECT min(name) AS organisation,
+               replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
+        FROM (SELECT name_key, min(name) AS name, programme, min(start) AS start
+              FROM met
+              GROUP BY name_key, programme
+              ORDER BY start, programme)
+        GROUP BY name_key
+        ORDER BY name_key
+        """,
         "one row an organisation named in the sessions of held programmes",
     ),
     "promotional_events": _activities_of("promotional_event", "Promotional events"),
@@ -334,15 +377,21 @@ def build_report(db: sqlite_utils.Database, period_from: date | None, period_to:
     return Report(period, partner, deliverables, errors, months, series, today, name, missing)
 
 
-PARTNERSHIP_PERIOD = """SELECT name, start, "end" FROM partnership ORDER BY file LIMIT 1"""
+PARTNERSHIP_PERIOD = """
+SELECT name, start, "end"
+FROM partnership
+ORDER BY file
+LIMIT 1
+"""
 
 
 def _partnership_months(conn: sqlite3.Connection) -> tuple[str | None, tuple[date, ...]]:
     """The partnership's name and the first day of each month of its period."""
-    row = conn.execute(PARTNERSHIP_PERIOD).fetchone()
-    if row is None:
+    rows = _rows(conn, PARTNERSHIP_PERIOD)
+    if not rows:
         return None, ()
-    name, start, end = row[0], date.fromisoformat(row[1]), date.fromisoformat(row[2])
+    name, start, end = (rows[0]["name"], date.fromisoformat(rows[0]["start"]),
+                        date.fromisoformat(rows[0]["end"]))
     months = []
     month = start.replace(day=1)
     while month <= end:
@@ -381,7 +430,7 @@ def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
         missing = _no_partnership(db, force)
         params = _params(conn, period, partner)
         errors = _errors(conn, force)
-        cursor = conn.execute(IN_SCOPE + m.evidence, params)
+        cursor = conn.execute(IN_SCOPE + m.evidence, {**params, **m.params})
         columns = tuple(d[0] for d in cursor.description)
         rows = tuple(tuple(row) for row in cursor.fetchall())
         deliverable = Deliverable(key, m.label, _count(conn, m, params),
@@ -403,9 +452,16 @@ NO_PARTNERSHIP_WARNING = ("warning: the store holds no partnership, so there are
                           "reported anyway (--force)")
 
 
+ANY_PARTNERSHIP = """
+SELECT 1
+FROM partnership
+LIMIT 1
+"""
+
+
 def _no_partnership(db: sqlite_utils.Database, force: bool) -> bool:
     """Whether the store holds no partnership; NoPartnership for that, unless ``force``."""
-    if db.conn.execute("SELECT 1 FROM partnership LIMIT 1").fetchone() is not None:
+    if _rows(db.conn, ANY_PARTNERSHIP):
         return False
     if not force:
         name = store_name(db)
@@ -441,10 +497,18 @@ def _params(conn: sqlite3.Connection, period: Period, partner: str | None) -> di
     return {"start": _iso(period.start), "end": _iso(period.end), "partner": partner}
 
 
+KNOWN_PARTNERS = """
+SELECT id FROM partners
+UNION
+SELECT host FROM programmes
+UNION
+SELECT partner FROM activities
+"""
+"""Every partner id the store names: a --partner value outside them is a typo."""
+
+
 def _check_partner(conn: sqlite3.Connection, partner: str) -> None:
-    known = sorted(row[0] for row in conn.execute(
-        "SELECT id FROM partners UNION SELECT host FROM programmes "
-        "UNION SELECT partner FROM activities"))
+    known = sorted(row["id"] for row in _rows(conn, KNOWN_PARTNERS))
     if partner not in known:
         close = difflib.get_close_matches(partner.strip().lower(), known, n=1, cutoff=0.6)
         raise UsageError(f"unknown partner `{partner}`"
@@ -453,12 +517,25 @@ def _check_partner(conn: sqlite3.Connection, partner: str) -> None:
                          f"{', '.join(known) or 'none: load the partnership file'})")
 
 
+TARGETS = """
+SELECT key, count
+FROM targets
+"""
+
+
 def _targets(conn: sqlite3.Connection) -> dict[str, int]:
-    return {key: count for key, count in conn.execute("SELECT key, count FROM targets")}
+    return {row["key"]: row["count"] for row in _rows(conn, TARGETS)}
 
 
-def _count(conn: sqlite3.Connection, m: Measure, params: dict[str, Any]) -> int:
-    return int(conn.execute(IN_SCOPE + m.count, params).fetchone()[0])
+def _count(conn: sqlite3.Connection, m: Measure, params: Mapping[str, Any]) -> int:
+    return int(conn.execute(IN_SCOPE + m.count, {**params, **m.params}).fetchone()[0])
+
+
+def _rows(conn: sqlite3.Connection, sql: str) -> list[sqlite3.Row]:
+    """The rows of a query without parameters, read by column name."""
+    cursor = conn.execute(sql)
+    cursor.row_factory = sqlite3.Row
+    return cursor.fetchall()
 
 
 def _iso(day: date | None) -> str | None:
