@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from cxc.report.measures import NO_TARGET, Deliverable, Evidence, Report, _scope, _status
+from cxc.report.formats import NO_TARGET, _scope, _status
+from cxc.report.measures import Deliverable, Evidence, Report
 
 BLUE = "#0072B2"
 VERMILLION = "#D55E00"

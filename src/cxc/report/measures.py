@@ -16,28 +16,22 @@ A report is made from a store the rules find no error in: :func:`build_report` a
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cxc.csvcells import safe_cell
 from cxc.errors import CxcError, InvalidStoreError, UsageError, plural, them
 from cxc.format.loader import ISO_DATE
 from cxc.rules.checks import validate
 from cxc.store import read_snapshot, store_name
 
 if TYPE_CHECKING:
-    import sqlite3
-
     import sqlite_utils
-    from rich.console import RenderableType
 
 Cell = str | int | None
 
@@ -88,47 +82,72 @@ class Measure:
     """SQL after IN_SCOPE, listing what was counted; never a person's name or email."""
     note: str
     """How the evidence adds up to the count."""
+    params: Mapping[str, str | None] = field(default_factory=dict)
+    """The named parameters of ``count`` and ``evidence`` beyond IN_SCOPE's."""
+
+
+PROGRAMMES_OF_KIND = """
+SELECT count(*)
+FROM held
+WHERE kind = :kind
+"""
+PROGRAMMES_OF_KIND_EVIDENCE = """
+SELECT id AS programme, kind, start, "end", host
+FROM held
+WHERE kind = :kind
+ORDER BY start, id
+"""
 
 
 def _programmes_of(kind: str, label: str) -> Measure:
-    return Measure(
-        label,
-        f"SELECT count(*) FROM held WHERE kind = '{kind}'",
-        f"""SELECT id AS programme, kind, start, "end", host FROM held
-            WHERE kind = '{kind}' ORDER BY start, id""",
-        "one row a held programme",
-    )
+    return Measure(label, PROGRAMMES_OF_KIND, PROGRAMMES_OF_KIND_EVIDENCE,
+                   "one row a held programme", {"kind": kind})
+
+
+ORGANISATIONS = """
+SELECT count(DISTINCT organisation_key)
+FROM attended
+WHERE organisation_key IS NOT NULL
+  AND (:org_types IS NULL OR org_type IN (SELECT value FROM json_each(:org_types)))
+"""
+ORGANISATIONS_EVIDENCE = """
+SELECT min(organisation) AS organisation,
+       replace(group_concat(DISTINCT org_type), ',', ', ') AS org_types,
+       replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
+FROM (SELECT organisation_key, min(organisation) AS organisation, org_type,
+             programme, min(start) AS start
+      FROM attended
+      WHERE organisation_key IS NOT NULL
+        AND (:org_types IS NULL OR org_type IN (SELECT value FROM json_each(:org_types)))
+      GROUP BY organisation_key, programme, org_type
+      ORDER BY start, programme, org_type)
+GROUP BY organisation_key
+ORDER BY organisation_key
+"""
 
 
 def _organisations(label: str, org_types: tuple[str, ...] | None, note: str) -> Measure:
-    where = "organisation_key IS NOT NULL"
-    if org_types:
-        quoted = ", ".join(f"'{t}'" for t in org_types)
-        where += f" AND org_type IN ({quoted})"
-    return Measure(
-        label,
-        f"SELECT count(DISTINCT organisation_key) FROM attended WHERE {where}",
-        f"""SELECT min(organisation) AS organisation,
-                   replace(group_concat(DISTINCT org_type), ',', ', ') AS org_types,
-                   replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
-            FROM (SELECT organisation_key, min(organisation) AS organisation, org_type,
-                         programme, min(start) AS start
-                  FROM attended WHERE {where}
-                  GROUP BY organisation_key, programme, org_type
-                  ORDER BY start, programme, org_type)
-            GROUP BY organisation_key ORDER BY organisation_key""",
-        note,
-    )
+    """Organisations that attended, of one of ``org_types`` (None: of any type)."""
+    return Measure(label, ORGANISATIONS, ORGANISATIONS_EVIDENCE, note,
+                   {"org_types": json.dumps(org_types) if org_types else None})
+
+
+ACTIVITIES_OF_KIND = """
+SELECT count(*)
+FROM activity
+WHERE kind = :kind
+"""
+ACTIVITIES_OF_KIND_EVIDENCE = """
+SELECT date, partner, title
+FROM activity
+WHERE kind = :kind
+ORDER BY date, partner, title
+"""
 
 
 def _activities_of(kind: str, label: str) -> Measure:
-    return Measure(
-        label,
-        f"SELECT count(*) FROM activity WHERE kind = '{kind}'",
-        f"SELECT date, partner, title FROM activity WHERE kind = '{kind}' "
-        "ORDER BY date, partner, title",
-        "one row an activity",
-    )
+    return Measure(label, ACTIVITIES_OF_KIND, ACTIVITIES_OF_KIND_EVIDENCE,
+                   "one row an activity", {"kind": kind})
 
 
 MEASURES: dict[str, Measure] = {
@@ -138,22 +157,28 @@ MEASURES: dict[str, Measure] = {
     "participants": Measure(
         "Participants (distinct people)",
         "SELECT count(DISTINCT email) FROM attended",
-        """SELECT programme, kind, start, "end", host, count(*) AS attended,
-                  sum(first_time) AS new
-           FROM (SELECT *, row_number() OVER (PARTITION BY email ORDER BY start, programme) = 1
-                           AS first_time
-                 FROM attended)
-           GROUP BY programme, kind, start, "end", host ORDER BY start, programme""",
+        """
+        SELECT programme, kind, start, "end", host, count(*) AS attended,
+               sum(first_time) AS new
+        FROM (SELECT *, row_number() OVER (PARTITION BY email ORDER BY start, programme) = 1
+                        AS first_time
+              FROM attended)
+        GROUP BY programme, kind, start, "end", host
+        ORDER BY start, programme
+        """,
         "one row a held programme; attended: its attended registrations; "
         "new: people not counted in an earlier programme (the column adds up to the count)",
     ),
     "participant_days": Measure(
         "Participant-days",
         "SELECT coalesce(sum(days), 0) FROM attended",
-        """SELECT programme, kind, start, "end", host, days, count(*) AS attended,
-                  days * count(*) AS participant_days
-           FROM attended
-           GROUP BY programme, kind, start, "end", host, days ORDER BY start, programme""",
+        """
+        SELECT programme, kind, start, "end", host, days, count(*) AS attended,
+               days * count(*) AS participant_days
+        FROM attended
+        GROUP BY programme, kind, start, "end", host, days
+        ORDER BY start, programme
+        """,
         "one row a held programme: its days times its attended registrations",
     ),
     "smes": _organisations(
@@ -165,30 +190,42 @@ MEASURES: dict[str, Measure] = {
     "countries": Measure(
         "Participant countries",
         "SELECT count(DISTINCT country) FROM attended",
-        """SELECT country, count(DISTINCT email) AS people, count(*) AS attended
-           FROM attended WHERE country IS NOT NULL
-           GROUP BY country ORDER BY country""",
+        """
+        SELECT country, count(DISTINCT email) AS people, count(*) AS attended
+        FROM attended
+        WHERE country IS NOT NULL
+        GROUP BY country
+        ORDER BY country
+        """,
         "one row a participant country",
     ),
     "cross_border_participations": Measure(
         "Cross-border participations",
         "SELECT count(*) FROM attended WHERE country <> programme_country",
-        """SELECT programme, start, programme_country AS held_in, country AS from_country,
-                  count(*) AS participations
-           FROM attended WHERE country <> programme_country
-           GROUP BY programme, start, programme_country, country
-           ORDER BY start, programme, country""",
+        """
+        SELECT programme, start, programme_country AS held_in, country AS from_country,
+               count(*) AS participations
+        FROM attended
+        WHERE country <> programme_country
+        GROUP BY programme, start, programme_country, country
+        ORDER BY start, programme, country
+        """,
         "one row a programme and a participant country other than its own; "
         "participations adds up to the count",
     ),
     "organisations_met": Measure(
         "Organisations met",
         "SELECT count(DISTINCT name_key) FROM met",
-        """SELECT min(name) AS organisation,
-                  replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
-           FROM (SELECT name_key, min(name) AS name, programme, min(start) AS start FROM met
-                 GROUP BY name_key, programme ORDER BY start, programme)
-           GROUP BY name_key ORDER BY name_key""",
+        """
+        SELECT min(name) AS organisation,
+               replace(group_concat(DISTINCT programme), ',', ', ') AS programmes
+        FROM (SELECT name_key, min(name) AS name, programme, min(start) AS start
+              FROM met
+              GROUP BY name_key, programme
+              ORDER BY start, programme)
+        GROUP BY name_key
+        ORDER BY name_key
+        """,
         "one row an organisation named in the sessions of held programmes",
     ),
     "promotional_events": _activities_of("promotional_event", "Promotional events"),
@@ -340,15 +377,21 @@ def build_report(db: sqlite_utils.Database, period_from: date | None, period_to:
     return Report(period, partner, deliverables, errors, months, series, today, name, missing)
 
 
-PARTNERSHIP_PERIOD = """SELECT name, start, "end" FROM partnership ORDER BY file LIMIT 1"""
+PARTNERSHIP_PERIOD = """
+SELECT name, start, "end"
+FROM partnership
+ORDER BY file
+LIMIT 1
+"""
 
 
 def _partnership_months(conn: sqlite3.Connection) -> tuple[str | None, tuple[date, ...]]:
     """The partnership's name and the first day of each month of its period."""
-    row = conn.execute(PARTNERSHIP_PERIOD).fetchone()
-    if row is None:
+    rows = _rows(conn, PARTNERSHIP_PERIOD)
+    if not rows:
         return None, ()
-    name, start, end = row[0], date.fromisoformat(row[1]), date.fromisoformat(row[2])
+    name, start, end = (rows[0]["name"], date.fromisoformat(rows[0]["start"]),
+                        date.fromisoformat(rows[0]["end"]))
     months = []
     month = start.replace(day=1)
     while month <= end:
@@ -387,7 +430,7 @@ def explain(db: sqlite_utils.Database, key: str, period_from: date | None,
         missing = _no_partnership(db, force)
         params = _params(conn, period, partner)
         errors = _errors(conn, force)
-        cursor = conn.execute(IN_SCOPE + m.evidence, params)
+        cursor = conn.execute(IN_SCOPE + m.evidence, {**params, **m.params})
         columns = tuple(d[0] for d in cursor.description)
         rows = tuple(tuple(row) for row in cursor.fetchall())
         deliverable = Deliverable(key, m.label, _count(conn, m, params),
@@ -409,9 +452,16 @@ NO_PARTNERSHIP_WARNING = ("warning: the store holds no partnership, so there are
                           "reported anyway (--force)")
 
 
+ANY_PARTNERSHIP = """
+SELECT 1
+FROM partnership
+LIMIT 1
+"""
+
+
 def _no_partnership(db: sqlite_utils.Database, force: bool) -> bool:
     """Whether the store holds no partnership; NoPartnership for that, unless ``force``."""
-    if db.conn.execute("SELECT 1 FROM partnership LIMIT 1").fetchone() is not None:
+    if _rows(db.conn, ANY_PARTNERSHIP):
         return False
     if not force:
         name = store_name(db)
@@ -447,10 +497,18 @@ def _params(conn: sqlite3.Connection, period: Period, partner: str | None) -> di
     return {"start": _iso(period.start), "end": _iso(period.end), "partner": partner}
 
 
+KNOWN_PARTNERS = """
+SELECT id FROM partners
+UNION
+SELECT host FROM programmes
+UNION
+SELECT partner FROM activities
+"""
+"""Every partner id the store names: a --partner value outside them is a typo."""
+
+
 def _check_partner(conn: sqlite3.Connection, partner: str) -> None:
-    known = sorted(row[0] for row in conn.execute(
-        "SELECT id FROM partners UNION SELECT host FROM programmes "
-        "UNION SELECT partner FROM activities"))
+    known = sorted(row["id"] for row in _rows(conn, KNOWN_PARTNERS))
     if partner not in known:
         close = difflib.get_close_matches(partner.strip().lower(), known, n=1, cutoff=0.6)
         raise UsageError(f"unknown partner `{partner}`"
@@ -459,47 +517,29 @@ def _check_partner(conn: sqlite3.Connection, partner: str) -> None:
                          f"{', '.join(known) or 'none: load the partnership file'})")
 
 
+TARGETS = """
+SELECT key, count
+FROM targets
+"""
+
+
 def _targets(conn: sqlite3.Connection) -> dict[str, int]:
-    return {key: count for key, count in conn.execute("SELECT key, count FROM targets")}
+    return {row["key"]: row["count"] for row in _rows(conn, TARGETS)}
 
 
-def _count(conn: sqlite3.Connection, m: Measure, params: dict[str, Any]) -> int:
-    return int(conn.execute(IN_SCOPE + m.count, params).fetchone()[0])
+def _count(conn: sqlite3.Connection, m: Measure, params: Mapping[str, Any]) -> int:
+    return int(conn.execute(IN_SCOPE + m.count, {**params, **m.params}).fetchone()[0])
+
+
+def _rows(conn: sqlite3.Connection, sql: str) -> list[sqlite3.Row]:
+    """The rows of a query without parameters, read by column name."""
+    cursor = conn.execute(sql)
+    cursor.row_factory = sqlite3.Row
+    return cursor.fetchall()
 
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-# -- formats ------------------------------------------------------------------
-
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    html = "html"
-
-
-NATURAL_WIDTH = 240
-"""Width a table is laid out in when not on a terminal: wide enough not to wrap."""
-WIDE_TABLE = 112
-"""Narrower than this, the report table folds each key under its label."""
-BAR_CELLS = 10
-NO_TARGET = "\N{EM DASH}"
-
-
-def format_report(report: Report, fmt: OutputFormat, *, width: int | None = None,
-                  color: bool = False) -> str:
-    """The report as text; ``width`` and ``color`` shape only the table."""
-    if fmt is OutputFormat.table:
-        return _render(_report_table(report, width), width, color)
-    if fmt is OutputFormat.html:
-        from cxc.report.html import report_html
-
-        return report_html(report)
-    return REPORT_FORMATS[fmt](report)
 
 
 def sheets_in(folder: Path, programmes: Iterable[str]) -> dict[str, str]:
@@ -507,182 +547,3 @@ def sheets_in(folder: Path, programmes: Iterable[str]) -> dict[str, str]:
     ``folder`` (links relative to it: save the page there)."""
     return {pid: f"{pid}/attendance.pdf" for pid in programmes
             if (folder / pid / "attendance.pdf").is_file()}
-
-
-def format_evidence(evidence: Evidence, fmt: OutputFormat, *, width: int | None = None,
-                    color: bool = False, sheets: Mapping[str, str] | None = None) -> str:
-    """The evidence as text; ``width`` and ``color`` shape only the table; ``sheets``
-    (programme id -> link to its attendance sheets) only the html page."""
-    if fmt is OutputFormat.table:
-        return _render(_evidence_table(evidence), width, color)
-    if fmt is OutputFormat.html:
-        from cxc.report.html import evidence_html
-
-        return evidence_html(evidence, sheets)
-    return EVIDENCE_FORMATS[fmt](evidence)
-
-
-def report_json(report: Report) -> str:
-    return _json({"period": report.period.as_json(),
-                  "deliverables": [d.as_json() for d in report.deliverables]})
-
-
-def report_csv(report: Report) -> str:
-    return _csv(("key", "label", "actual", "target"),
-                [(d.key, d.label, d.actual, d.target) for d in report.deliverables])
-
-
-def report_markdown(report: Report) -> str:
-    lines = [f"**Deliverables**, {_scope(report.period, report.partner)}", "",
-             "| Key | Deliverable | Actual | Target | Progress | Status |",
-             "| :-- | :-- | --: | --: | --: | :-- |"]
-    for d in report.deliverables:
-        lines.append(_markdown_row((
-            f"`{d.key}`", d.label, str(d.actual), _text(d.target, NO_TARGET),
-            "" if d.percent is None else f"{d.percent}%", _status(d))))
-    return "\n".join(lines) + "\n"
-
-
-def report_table(report: Report) -> str:
-    return _render(_report_table(report, None), None, False)
-
-
-def evidence_json(evidence: Evidence) -> str:
-    d = evidence.deliverable
-    rows = [dict(zip(evidence.columns, row, strict=True)) for row in evidence.rows]
-    return _json({"period": evidence.period.as_json(), **d.as_json(), "evidence": rows})
-
-
-def evidence_csv(evidence: Evidence) -> str:
-    return _csv(evidence.columns, evidence.rows)
-
-
-def evidence_markdown(evidence: Evidence) -> str:
-    d = evidence.deliverable
-    heading = (f"**{d.label}** (`{d.key}`): {d.actual}, target {_text(d.target, 'none')}; "
-               f"{_scope(evidence.period, evidence.partner)}")
-    lines = [heading, "",
-             _markdown_row(evidence.columns),
-             _markdown_row(tuple("--:" if _numeric(evidence, i) else ":--"
-                                 for i in range(len(evidence.columns))))]
-    lines.extend(_markdown_row(tuple(_text(c, "") for c in row)) for row in evidence.rows)
-    lines += ["", f"*{evidence.note}*"]
-    return "\n".join(lines) + "\n"
-
-
-def evidence_table(evidence: Evidence) -> str:
-    return _render(_evidence_table(evidence), None, False)
-
-
-REPORT_FORMATS: dict[OutputFormat, Callable[[Report], str]] = {
-    OutputFormat.table: report_table,
-    OutputFormat.json: report_json,
-    OutputFormat.csv: report_csv,
-    OutputFormat.markdown: report_markdown,
-}
-EVIDENCE_FORMATS: dict[OutputFormat, Callable[[Evidence], str]] = {
-    OutputFormat.table: evidence_table,
-    OutputFormat.json: evidence_json,
-    OutputFormat.csv: evidence_csv,
-    OutputFormat.markdown: evidence_markdown,
-}
-
-
-def _json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-
-
-def _csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([_csv_cell(c) for c in header])
-    writer.writerows([_csv_cell(c) for c in row] for row in rows)
-    return buffer.getvalue()
-
-
-def _csv_cell(cell: Cell) -> Cell:
-    """A cell no spreadsheet runs: text that would start a formula gets a leading `'`."""
-    return safe_cell(cell) if isinstance(cell, str) else cell
-
-
-def _markdown_row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-
-
-def _scope(period: Period, partner: str | None) -> str:
-    return str(period) + (f", partner {partner}" if partner else "")
-
-
-def _status(d: Deliverable) -> str:
-    return {None: "", True: "✓ met", False: "✗ behind"}[d.met]
-
-
-def _text(value: Cell, empty: str) -> str:
-    return empty if value is None else str(value)
-
-
-def _numeric(evidence: Evidence, column: int) -> bool:
-    values = [row[column] for row in evidence.rows if row[column] is not None]
-    return bool(values) and all(isinstance(v, int) for v in values)
-
-
-def _bar(d: Deliverable, cells: int) -> str:
-    if d.percent is None:
-        return ""
-    filled = min(cells, d.percent * cells // 100)
-    return f"{d.percent:>3}% " + "█" * filled + "░" * (cells - filled)
-
-
-def _report_table(report: Report, width: int | None) -> RenderableType:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    narrow = width is not None and width < WIDE_TABLE
-    table = Table(title=f"Deliverables, {_scope(report.period, report.partner)}",
-                  caption="held programmes and attended participants only; "
-                          "`cxc report --explain KEY` lists what stands behind a number",
-                  box=box.SIMPLE_HEAVY)
-    if not narrow:
-        table.add_column("Key", style="cyan", no_wrap=True)
-    table.add_column("Deliverable")
-    table.add_column("Actual", justify="right", min_width=6)
-    table.add_column("Target", justify="right", min_width=6)
-    table.add_column("Progress", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    for d in report.deliverables:
-        style = {None: "dim", True: "green", False: "yellow"}[d.met]
-        names = ([Text.assemble(d.label, "\n", (d.key, "cyan"))] if narrow
-                 else [Text(d.key), Text(d.label)])
-        table.add_row(*names, Text(str(d.actual), style="bold"), Text(_text(d.target, NO_TARGET)),
-                      Text(_bar(d, BAR_CELLS // 2 if narrow else BAR_CELLS), style=style),
-                      Text(_status(d), style=style))
-    return table
-
-
-def _evidence_table(evidence: Evidence) -> RenderableType:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    d = evidence.deliverable
-    table = Table(title=f"{d.key}: {d.label} = {d.actual} (target {_text(d.target, 'none')}), "
-                        f"{_scope(evidence.period, evidence.partner)}",
-                  caption=evidence.note, box=box.SIMPLE_HEAVY)
-    for i, column in enumerate(evidence.columns):
-        table.add_column(column, justify="right" if _numeric(evidence, i) else "left",
-                         overflow="fold")
-    for row in evidence.rows:
-        table.add_row(*(Text(_text(cell, "")) for cell in row))
-    return table
-
-
-def _render(renderable: RenderableType, width: int | None, color: bool) -> str:
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width or NATURAL_WIDTH, force_terminal=color,
-                      no_color=not color, color_system="auto" if color else None,
-                      highlight=False, emoji=False, legacy_windows=False)
-    console.print(renderable)
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
