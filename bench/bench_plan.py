@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
-from cxc.model import LocalTime, Participant, Programme, ProgrammeDoc, Session, Venue
+from cxc.model import LocalTime, Programme, ProgrammeDoc, Registration, Session, Venue
 from cxc.plan import (
     SlotPerson,
     SlotSession,
@@ -68,8 +68,8 @@ def generate(seed: int, people: int, sessions: int) -> ProgrammeDoc:
             )
             for n, capacity in enumerate(capacities)
         ),
-        participants=tuple(
-            Participant(
+        registrations=tuple(
+            Registration(
                 programme="bench", email=f"person-{n:05d}@example.org", name=f"Person {n}",
                 partner=rng.choice(partners),
                 interests=tuple(rng.sample(THEMES, rng.randint(1, 3))),
@@ -82,7 +82,7 @@ def generate(seed: int, people: int, sessions: int) -> ProgrammeDoc:
 def slot_view(doc: ProgrammeDoc) -> tuple[list[SlotSession], list[SlotPerson]]:
     """The solver's view of the one slot; themes are already lower-case and trimmed."""
     sessions = [SlotSession(s.id, s.capacity, frozenset(s.themes)) for s in doc.sessions]
-    people = [SlotPerson(p.key, p.partner, frozenset(p.interests)) for p in doc.participants]
+    people = [SlotPerson(p.key, p.partner, frozenset(p.interests)) for p in doc.registrations]
     return sessions, people
 
 

@@ -180,8 +180,8 @@ def test_the_distinct_people_and_sessions_of_a_programme_without_duplicates_are_
     """Without a repeated email or session id, keeping the first of each (by place in the
     file) is keeping every one, in key order; with one, the first in the file."""
     assert run("load", folder).code == 0
-    doc = max(store.read_programmes(store.open_store(db)), key=lambda d: len(d.participants))
-    people = list(reversed(doc.participants))
+    doc = max(store.read_programmes(store.open_store(db)), key=lambda d: len(d.registrations))
+    people = list(reversed(doc.registrations))
     sessions = list(reversed(doc.sessions))
     assert len({p.key for p in people}) == len(people) and len(people) > 3
 

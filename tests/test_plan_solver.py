@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from cxc.model import (
     LocalTime,
-    Participant,
     Programme,
     ProgrammeDoc,
+    Registration,
     Session,
     Source,
     Venue,
@@ -221,8 +221,8 @@ def person(
     partner: str = "biocat",
     interests: tuple[str, ...] = (),
     sessions: tuple[str, ...] = (),
-) -> Participant:
-    return Participant(
+) -> Registration:
+    return Registration(
         programme="cxc-test",
         email=email,
         name=email.split("@")[0],
@@ -234,7 +234,7 @@ def person(
 
 def programme_doc(
     sessions: Sequence[Session],
-    participants: Sequence[Participant],
+    participants: Sequence[Registration],
     venues: Sequence[Venue] = (),
 ) -> ProgrammeDoc:
     programme = Programme(
@@ -253,7 +253,7 @@ def programme_doc(
         programme=programme,
         venues=tuple(venues) or (Venue("hall", "cxc-test", "Hall", capacity=100),),
         sessions=tuple(sessions),
-        participants=tuple(participants),
+        registrations=tuple(participants),
     )
 
 
@@ -299,7 +299,7 @@ def assert_respects_constraints(doc: ProgrammeDoc, plan: ProgrammePlan) -> None:
         capacity = session_capacity(s, venues)
         assert capacity is None or len(seated) <= capacity
     slot_of = {s.id: s.slot for s in doc.sessions}
-    for participant in doc.participants:
+    for participant in doc.registrations:
         for fixed in participant.sessions:
             mine = [p.session for p in plan.placements
                     if p.email == participant.key and p.slot == slot_of[fixed]]
@@ -316,7 +316,7 @@ def test_programme_plan_keeps_capacities_and_fixed_choices(doc: ProgrammeDoc) ->
     slots_short = {f.extra["slot"] for f in plan.findings}
     for slot in {s.slot for s in doc.sessions if s.slot is not None} - slots_short:
         placed = {p.email for p in plan.placements if p.slot == slot}
-        assert placed == {p.key for p in doc.participants}
+        assert placed == {p.key for p in doc.registrations}
 
 
 @settings(max_examples=60, deadline=None)
@@ -328,9 +328,9 @@ def test_plan_does_not_depend_on_input_order(doc: ProgrammeDoc, rnd: random.Rand
     scrambled = replace(
         doc,
         sessions=shuffled(doc.sessions),
-        participants=tuple(
+        registrations=tuple(
             replace(p, email=p.email.swapcase(), interests=shuffled(p.interests))
-            for p in shuffled(doc.participants)
+            for p in shuffled(doc.registrations)
         ),
     )
     assert plan_programme(scrambled) == plan_programme(doc)
@@ -340,10 +340,10 @@ def test_plan_does_not_depend_on_input_order(doc: ProgrammeDoc, rnd: random.Rand
 @given(programmes(), st.data())
 def test_withdrawal_moves_nobody_else(doc: ProgrammeDoc, data: st.DataObject) -> None:
     first = plan_programme(doc)
-    if first.findings or not doc.participants:
+    if first.findings or not doc.registrations:
         return
-    leaving = data.draw(st.sampled_from(doc.participants))
-    after = replace(doc, participants=tuple(p for p in doc.participants if p != leaving))
+    leaving = data.draw(st.sampled_from(doc.registrations))
+    after = replace(doc, registrations=tuple(p for p in doc.registrations if p != leaving))
 
     second = plan_programme(after, previous=seats_of(first))
 
@@ -375,7 +375,7 @@ def test_capacity_cut_moves_as_few_as_brute_force(doc: ProgrammeDoc, data: st.Da
     people = [
         SlotPerson(p.key, p.partner, choices=frozenset(p.sessions) & ids,
                    previous=seats_of(first).get((slot, p.key)))
-        for p in after.participants
+        for p in after.registrations
     ]
     placed, kept, _, _ = brute_force_best(options, people)
     had_a_seat = sum(1 for p in people if p.previous is not None)

@@ -242,7 +242,7 @@ class Stay:
 
 
 @dataclass(frozen=True)
-class Participant:
+class Registration:
     """One registration: a person in one programme."""
 
     programme: str
@@ -287,15 +287,16 @@ class ProgrammeDoc:
     programme: Programme
     venues: tuple[Venue, ...] = ()
     sessions: tuple[Session, ...] = ()
-    participants: tuple[Participant, ...] = ()
+    registrations: tuple[Registration, ...] = ()
+    """Everyone listed under ``participants:``, as written: withdrawn and waitlisted too."""
     sha256: str | None = field(default=None, compare=False, repr=False)
     """Of the file's bytes, as read (None for a document read back from the store)."""
 
-    def seat_holders(self, admitted: Iterable[str] = ()) -> tuple[Participant, ...]:
-        """The participants who take a seat: registered, or waitlisted and in ``admitted``
+    def seat_holders(self, admitted: Iterable[str] = ()) -> tuple[Registration, ...]:
+        """The registrations that take a seat: registered, or waitlisted and in ``admitted``
         (email keys); never a withdrawn or forgotten one."""
         let_in = set(admitted)
-        return tuple(p for p in self.participants if not is_pseudonym(p.key) and (
+        return tuple(p for p in self.registrations if not is_pseudonym(p.key) and (
             p.status == "registered" or (p.status == "waitlisted" and p.key in let_in)))
 
 

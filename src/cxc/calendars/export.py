@@ -464,7 +464,7 @@ PARTICIPANTS_CSV_HEADER = ("email", "name", "status", "ics", "html")
 class Seat:
     """A seat holder of a programme, as their calendar is made (export and `cxc send`)."""
 
-    person: m.Participant
+    person: m.Registration
     placed: frozenset[str]
     """The sessions the plan placed them in."""
     token: str
@@ -481,7 +481,7 @@ def seat_holders(db: sqlite_utils.Database, doc: m.ProgrammeDoc, secret: bytes) 
         placed_by_person.setdefault(email, set()).add(session)
     seated = {p.key for p in doc.seat_holders(read_admitted(db, pid))}
     keys: set[str] = set()
-    for person in doc.participants:
+    for person in doc.registrations:
         if person.key in keys or m.is_pseudonym(person.key):
             continue  # the same email twice is a duplicate-id error; export the first
         keys.add(person.key)
@@ -556,7 +556,7 @@ class _Exporter:
             self.pages += 1
             status = "admitted" if person.status == "waitlisted" else person.status
             holders.append(_Holder(person.email, person.name, status, slug))
-        statuses = {p.key: p.status for p in doc.participants}
+        statuses = {p.key: p.status for p in doc.registrations}
         for calendar, (sent_pid, path, owner, owner_name) in self.exported.items():
             if sent_pid != pid or calendar in self.sent or owner is None:
                 continue  # withdrawn, still waiting, removed or re-addressed since

@@ -215,7 +215,7 @@ class ProgrammeEvents:
         persons' calendars hold."""
         return [event for _, event in self._sessions]
 
-    def person(self, person: m.Participant, placed: Iterable[str], token: str) -> list[CalEvent]:
+    def person(self, person: m.Registration, placed: Iterable[str], token: str) -> list[CalEvent]:
         """One participant's calendar: plenary sessions, their placed sessions, travel, stay.
 
         ``token`` tells the person's events apart in UIDs and reveals no email."""

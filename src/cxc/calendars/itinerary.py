@@ -63,7 +63,7 @@ def _session_items(doc: m.ProgrammeDoc) -> list[tuple[m.Session, date, Item]]:
     return [(s, s.start.wall.date(), _session_item(doc, s, venues)) for s in doc.sessions]
 
 
-def days(person: m.Participant, placed: set[str],
+def days(person: m.Registration, placed: set[str],
          sessions: Iterable[tuple[m.Session, date, Item]]) -> list[Day]:
     """Everything the person does, grouped by local date and ordered in time.
 
@@ -134,7 +134,7 @@ class Pages:
         self.host = host
         self._sessions = _session_items(doc)
 
-    def render(self, person: m.Participant, placed: set[str],
+    def render(self, person: m.Registration, placed: set[str],
                feed: FeedLinks | None = None) -> str:
         """The page, escaped by the template engine (names come from web forms); with
         ``feed``, the person's subscription links and how to use them."""

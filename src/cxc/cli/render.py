@@ -133,7 +133,7 @@ def plan_table(doc: Any, plan: Any, *, people: bool = False) -> PlanTable:
     (and whether the fill is over capacity)."""
     sessions = {s.id: s for s in doc.sessions}
     venues = {v.id: v.name for v in doc.venues}
-    partner_of = {r.key: r.partner for r in doc.participants}
+    partner_of = {r.key: r.partner for r in doc.registrations}
     days: list[list[tuple[tuple[str, ...], bool]]] = []
     day = None
     for fill in plan.sessions:
@@ -265,7 +265,7 @@ def _print_people(console: Any, doc: Any, plan: Any) -> None:
     from rich.text import Text
 
     sessions = {s.id: s for s in doc.sessions}
-    person = {r.key: r for r in doc.participants}
+    person = {r.key: r for r in doc.registrations}
     by_slot: dict[str, list[Any]] = defaultdict(list)
     for fill in plan.sessions:
         if fill.slot is not None:

@@ -126,7 +126,7 @@ def _programme_messages(db: sqlite_utils.Database, doc: m.ProgrammeDoc,
     sent = _sent_events(db, pid)
     people = {email: (address, name) for email, address, name in db.conn.execute(
         "SELECT email, address, name FROM sent_messages WHERE programme = ?", (pid,))}
-    statuses = {p.key: p.status for p in doc.participants}
+    statuses = {p.key: p.status for p in doc.registrations}
     seated: set[str] = set()
     for seat in seat_holders(db, doc, secret):
         person = seat.person

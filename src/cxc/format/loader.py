@@ -608,7 +608,7 @@ class _Reader:
 
     def participant(
         self, node: Node, programme: str, default_zone: str | None,
-    ) -> m.Participant | None:
+    ) -> m.Registration | None:
         f = self.shape(node, d.PARTICIPANT)
         if f is None:
             return None
@@ -628,7 +628,7 @@ class _Reader:
         stay = self.stay(f["stay"]) if "stay" in f and not is_null(f["stay"]) else None
         if email is None or name is None or partner is None:
             return None
-        return m.Participant(programme, email, name, partner, organisation, org_type, country,
+        return m.Registration(programme, email, name, partner, organisation, org_type, country,
                              interests, sessions, attended, travel, stay, self.source(node),
                              cast(m.RegistrationStatus, status))
 

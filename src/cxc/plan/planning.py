@@ -76,10 +76,10 @@ def plan_store(db: sqlite_utils.Database, progress: Progress = no_progress,
                 admission = admissions[pid] = admit_programme(doc, earlier)
                 if set(admission.admitted) == earlier:
                     planned = kept_plan(
-                        replace(doc, participants=doc.seat_holders(admission.admitted)),
+                        replace(doc, registrations=doc.seat_holders(admission.admitted)),
                         previous)
             if planned is None:
-                seated = replace(doc, participants=doc.seat_holders(admissions[pid].admitted))
+                seated = replace(doc, registrations=doc.seat_holders(admissions[pid].admitted))
                 planned = plan_programme(seated, previous)
                 solved.append(planned)
                 made_from[pid] = hashes[doc.file]

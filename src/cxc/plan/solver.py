@@ -57,8 +57,8 @@ from dataclasses import dataclass, replace
 
 from cxc.errors import Finding
 from cxc.model import (
-    Participant,
     ProgrammeDoc,
+    Registration,
     Session,
     Venue,
     identity_key,
@@ -420,7 +420,7 @@ def plan_programme(
     programme = doc.programme.id
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
-    participants = _distinct_participants(doc.participants)
+    participants = _distinct_participants(doc.registrations)
     before = {(slot, identity_key(email)): s for (slot, email), s in (previous or {}).items()}
 
     placements: list[Placement] = []
@@ -455,7 +455,7 @@ def kept_plan(
     programme = doc.programme.id
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
-    participants = _distinct_participants(doc.participants)
+    participants = _distinct_participants(doc.registrations)
     key_of = {email: identity_key(email) for email in {e for _, e in previous}}  # once each
     before = {(slot, key_of[email]): s for (slot, email), s in previous.items()}
     slots = slots_of(sessions)
@@ -482,7 +482,7 @@ def kept_plan(
 def _slot_view(
     slot: str,
     slot_sessions: Sequence[Session],
-    participants: Iterable[Participant],
+    participants: Iterable[Registration],
     venues: Mapping[str, Venue],
     before: Mapping[tuple[str, str], str],
 ) -> tuple[list[SlotSession], list[SlotPerson]]:
@@ -506,7 +506,7 @@ def _slot_view(
 
 def _fills(
     sessions: Iterable[Session],
-    participants: Iterable[Participant],
+    participants: Iterable[Registration],
     placements: Iterable[Placement],
     venues: Mapping[str, Venue],
 ) -> tuple[SessionFill, ...]:
@@ -545,12 +545,12 @@ def _session_order(session: Session) -> tuple[str, int, int, str, str]:
             repr(session))
 
 
-def _distinct_participants(participants: Sequence[Participant]) -> list[Participant]:
+def _distinct_participants(participants: Sequence[Registration]) -> list[Registration]:
     """One registration per email (a duplicate is the rules' finding): the first in the file."""
     by_key = {p.key: p for p in participants}
     if len(by_key) == len(participants):  # no duplicate: the first of each email is the only one
         return [by_key[key] for key in sorted(by_key)]
-    chosen: dict[str, Participant] = {}
+    chosen: dict[str, Registration] = {}
     ordered = sorted(participants, key=lambda p: (p.source.file, p.source.line, p.source.column,
                                                   p.key, repr(p)))
     for participant in ordered:

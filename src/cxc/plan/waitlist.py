@@ -103,5 +103,5 @@ def room_of(doc: m.ProgrammeDoc) -> Room:
 def admit_programme(doc: m.ProgrammeDoc, earlier: Iterable[str] = ()) -> Admission:
     """:func:`admit` over a programme's participants (forgotten people take no part)."""
     people = [Candidate(p.key, p.partner, p.status, p.sessions)
-              for p in doc.participants if not m.is_pseudonym(p.key)]
+              for p in doc.registrations if not m.is_pseudonym(p.key)]
     return admit(people, room_of(doc), earlier)

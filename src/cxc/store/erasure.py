@@ -33,7 +33,7 @@ class Forgotten:
     def token(self, email: str) -> str:
         return hmac.new(self.secret, m.identity_key(email).encode(), hashlib.sha256).hexdigest()
 
-    def apply(self, person: m.Participant) -> m.Participant:
+    def apply(self, person: m.Registration) -> m.Registration:
         """The registration as the report needs it (partner, organisation, country), nobody's name."""
         token = self.token(person.email)
         if token not in self.tokens:

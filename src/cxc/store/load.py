@@ -168,7 +168,7 @@ class _Writer:
             self._check_partnership(doc.partnership.id, doc.file)
         else:
             self.programmes += 1
-            self.participants += len(doc.participants)
+            self.participants += len(doc.registrations)
             self.sessions += len(doc.sessions)
         if self.refusal is not None or len(self.partnership_ids) > 1:
             return
@@ -180,8 +180,8 @@ class _Writer:
             _insert_partnership(self.conn, doc)
             return
         if self.forgotten.tokens:
-            doc = replace(doc, participants=tuple(
-                self.forgotten.apply(r) for r in doc.participants))
+            doc = replace(doc, registrations=tuple(
+                self.forgotten.apply(r) for r in doc.registrations))
         _insert_programme(self.conn, doc)
         self.conn.execute("UPDATE programmes SET data_hash = ? WHERE file = ?",
                           (data_hash(self.conn, doc.file), doc.file))
@@ -302,7 +302,7 @@ def _insert_programme(conn: sqlite3.Connection, doc: m.ProgrammeDoc) -> None:
         rows["session_organisations"].extend(
             (p.id, s.id, name, _org_key(name), f, first + j)
             for j, name in enumerate(s.organisations))
-    for position, r in enumerate(doc.participants):
+    for position, r in enumerate(doc.registrations):
         people[r.key] = r.name
         rows["registrations"].append((
             p.id, r.key, r.email, r.name, r.partner, r.organisation, _org_key(r.organisation),

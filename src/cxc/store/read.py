@@ -113,7 +113,7 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str,
             s["slot"], s["capacity"], _strings(s["themes"]),
             _strings(s["organisations"]), s["description"], s["url"], at(s["line"]))
             for s in _rows(conn, "SELECT * FROM sessions WHERE file = ? ORDER BY rowid", file)),
-        tuple(m.Participant(
+        tuple(m.Registration(
             r["programme"], r["email_as_written"], r["name"], r["partner"], r["organisation"],
             r["org_type"], r["country"], _strings(r["interests"]),
             _strings(r["sessions"]), bool(r["attended"]), tuple(legs[r["position"]]),
