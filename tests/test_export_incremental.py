@@ -293,3 +293,42 @@ def test_a_deleted_export_folder_is_written_again_whole(
     assert sorted(calls) == ids
     assert {p: b for p, (_, b) in files(Path("out")).items()} == {
         p: b for p, (_, b) in before.items()}
+
+
+def history_plan(db: Path, pid: str) -> list[str]:
+    """How SQLite reads the history digest's events of programme ``pid``."""
+    with sqlite3.connect(db) as conn:
+        return [row[3] for row in conn.execute(
+            f"EXPLAIN QUERY PLAN {export.HISTORY_EVENTS}", (f"{pid}/", f"{pid}0"))]
+
+
+def test_the_history_check_reads_an_index_not_the_event_bodies(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls, _ = exported(run, folder, monkeypatch)
+
+    plan = history_plan(db, calls[0])
+
+    assert any(step.startswith("SEARCH exported_events USING COVERING INDEX")
+               for step in plan), plan
+
+
+def test_a_schema_5_store_gains_the_index_and_its_exports_stay_unchanged(
+        run: Runner, folder: Path, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fingerprints stored before the index still hold: nothing is rebuilt or rewritten."""
+    calls, before = exported(run, folder, monkeypatch)
+    ids = list(calls)
+    calls.clear()
+    with sqlite3.connect(db) as conn:
+        for (index,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                "AND tbl_name = 'exported_events'").fetchall():
+            conn.execute(f'DROP INDEX "{index}"')
+        conn.execute("PRAGMA user_version = 5")
+    assert not any("COVERING" in step for step in history_plan(db, ids[0]))
+
+    again = ok(run("export", "--out", "out"))  # opens the store, migrates it
+
+    assert any("COVERING INDEX" in step for step in history_plan(db, ids[0]))
+    assert calls == []
+    assert files(Path("out")) == before
+    assert f"({len(ids)} unchanged)" in again.stderr, again.stderr

@@ -346,17 +346,21 @@ def _inputs_digest(conn: sqlite3.Connection, file: str,
     return pid, digest.hexdigest()
 
 
+HISTORY_EVENTS = (
+    "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
+    "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT calendar, uid, "
+    "sequence, stamp, fingerprint FROM exported_events "
+    "WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)")
+"""The exported events of the calendars in a span of keys, as one string: what the history
+digest reads of them, the store's index ``exported_events_history`` alone (not the bodies)."""
+
+
 def _history_digest(conn: sqlite3.Connection, pid: str, file: str) -> str:
     """A digest of what the store remembers having sent of programme ``pid`` (its calendars
     and their events, in any folder) and of the file names of its people."""
     digest = hashlib.sha256()
     span = (f"{pid}/", f"{pid}0")  # calendar keys are `<programme>/...`, as calendar_history
-    (events,) = conn.execute(
-        "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
-        "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT calendar, uid, "
-        "sequence, stamp, fingerprint FROM exported_events "  # not the bodies: megabytes
-        "WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)",
-        span).fetchone()
+    (events,) = conn.execute(HISTORY_EVENTS, span).fetchone()
     events_bytes = (events or "").encode()  # megabytes for a large programme: not repr'd
     digest.update(f"events {events is not None} {len(events_bytes)}\n".encode())
     digest.update(events_bytes)
