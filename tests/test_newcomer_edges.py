@@ -440,3 +440,24 @@ def test_output_to_a_full_disk_says_the_disk_is_full(
     assert done.returncode == 2, done.stderr
     message = _one_line(done)  # type: ignore[arg-type]
     assert "disk is full" in message, message
+
+
+def test_ctrl_c_during_a_lazy_import_is_an_interruption_not_an_internal_error(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Python wraps an interrupt that lands while a class is being made (a module imported
+    # by a command) in RuntimeError("Error calling __set_name__ ..."): it is still Ctrl-C.
+    from cxc import cli
+
+    def interrupted_while_importing(**_: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property' instance "
+                               "'partner_ids' in 'Snapshot'") from exc
+
+    monkeypatch.setattr(cli, "app", interrupted_while_importing)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+
+    assert exit_.value.code == 130
+    assert capsys.readouterr().err == INTERRUPTED + "\n"

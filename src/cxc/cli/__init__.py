@@ -654,7 +654,9 @@ def main() -> NoReturn:
         if type(exc).__name__ == "NoArgsIsHelpError":  # plain `cxc`: the help, as usage
             print(_message(exc), file=sys.stderr)
             sys.exit(EXIT_UNUSABLE)
-        if type(exc).__name__ == "Abort":  # click's word for an interrupt at a prompt
+        if type(exc).__name__ == "Abort" or _interrupted(exc):
+            # click's word for an interrupt at a prompt; or Python's wrapping of one that
+            # came while a module was imported ("Error calling __set_name__")
             print(INTERRUPTED, file=sys.stderr)
             sys.exit(130)
         print(f"cxc: {_one_line(exc)}", file=sys.stderr)
@@ -662,6 +664,18 @@ def main() -> NoReturn:
     if code == 130:  # typer turns Ctrl-C into Exit(130) before it reaches us
         print(INTERRUPTED, file=sys.stderr)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a Ctrl-C is what caused ``exc``, however deep in its chain."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _cut_short() -> NoReturn:
