@@ -45,6 +45,7 @@ from cxc import model as m
 from cxc.calendars import feeds, ics, itinerary
 from cxc.csvcells import cell_text, safe_cell
 from cxc.errors import ExportError, UsageError
+from cxc.owner_only import make_private_dirs, write_owner_only
 from cxc.plan.ready import check_ready
 from cxc.progress import Progress, no_progress
 from cxc.store import (
@@ -158,10 +159,7 @@ class AtomicWriter:
         fd, temp = tempfile.mkstemp(dir=self.temp, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
         try:
             try:
-                os.fchmod(fd, 0o600)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_owner_only(fd, data)
             finally:
                 os.close(fd)
             os.replace(temp, target)
@@ -179,7 +177,7 @@ class AtomicWriter:
             resolved = folder.resolve()
             if not resolved.is_relative_to(self.root.resolve()):
                 raise ExportError(f"{relative}: refused, it would be written outside {self.root}")
-            _make_private_dirs(resolved)
+            make_private_dirs(resolved)
             self._folders[folder] = resolved
         return resolved
 
@@ -235,13 +233,6 @@ def _holds(target: Path, data: bytes) -> bool:
         return False
     finally:
         os.close(fd)
-
-
-def _make_private_dirs(folder: Path) -> None:
-    """Create ``folder`` and every missing folder above it owner-only (not just the last one)."""
-    missing = [path for path in (folder, *folder.parents) if not path.exists()]
-    for path in reversed(missing):
-        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def export_store(db: sqlite_utils.Database, out: Path, programme: str | None,
@@ -703,7 +694,7 @@ def _exclusive(out: Path) -> Iterator[Path]:
     ``out`` is ever removed, whatever its name.
     """
     try:
-        _make_private_dirs(out)
+        make_private_dirs(out)
         state = _own_folder(out / STATE)
         temp = _own_folder(state / "tmp")
         fd = _open_lock(state / "lock")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from cxc import model as m
 from cxc.errors import ExportError, UsageError
+from cxc.owner_only import make_private_dirs, write_owner_only
 from cxc.plan.ready import check_ready
 from cxc.store import (
     read_admitted,
@@ -179,9 +180,7 @@ def _write_private(target: Path, data: bytes) -> None:
     """``data`` at ``target``, atomically (a temporary file beside it, then a rename),
     owner-only; missing folders are made owner-only too."""
     try:
-        missing = [f for f in (target.parent, *target.parent.parents) if not f.exists()]
-        for folder in reversed(missing):
-            folder.mkdir(mode=0o700, exist_ok=True)
+        make_private_dirs(target.parent)
         if not target.parent.is_dir():
             raise ExportError(f"{target.parent}: cannot write: not a folder")
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".cxc-", suffix=".tmp")
@@ -189,10 +188,7 @@ def _write_private(target: Path, data: bytes) -> None:
         raise ExportError(f"{target}: cannot write: {exc.strerror or exc}") from None
     try:
         try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_owner_only(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
