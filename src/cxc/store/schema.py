@@ -659,7 +659,7 @@ CREATE VIEW repeated_ids AS             -- every row of a file whose id an earli
 browser too. ``repeated_ids.kind`` is ``venue``, ``session`` or ``participant`` (an email)."""
 # -- end of the rules' vocabulary -------------------------------------------------------------
 HISTORY_INDEX = """
-CREATE INDEX exported_events_history ON exported_events(calendar, uid, sequence, stamp, fingerprint);
+CREATE INDEX IF NOT EXISTS exported_events_history ON exported_events(calendar, uid, sequence, stamp, fingerprint);
 """
 """Schema 6: what export's history digest reads of each exported event, so that it reads this
 index alone and not the table, whose pages hold the events' bodies too (hundreds of MB)."""
@@ -864,9 +864,7 @@ def _migrate_5_to_6(conn: sqlite3.Connection, root: Path) -> None:
         if f"CREATE VIEW {view} AS" in RULE_VIEWS:
             conn.execute(f'DROP VIEW "{view}"')
     _script(conn, RULE_VIEWS)
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
-                    "AND name = 'exported_events_history'").fetchone() is None:  # 4 -> 5 made it
-        _script(conn, HISTORY_INDEX)
+    _script(conn, HISTORY_INDEX)  # IF NOT EXISTS: a store from schema 4 has it (4 -> 5)
 
 
 MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4, _migrate_4_to_5,
