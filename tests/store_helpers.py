@@ -71,13 +71,18 @@ def cxc(db: Path, *args: str | Path, epoch: int | None = None) -> subprocess.Com
 
 
 def canonical(db: Path) -> Dump:
-    """Every table's rows, sorted, and the schema version: equal dumps, equal stores."""
+    """Every table's rows, sorted, and the schema version: equal dumps, equal stores.
+
+    What the store keeps to skip work is left out (each file's stat, the kept findings): it
+    says when and where a file was read, not what the store holds."""
     conn = sqlite3.connect(db)
     try:
         tables = [t for (t,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        dump: Dump = {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
-                      for t in tables}
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'validations' "
+            "ORDER BY name")]
+        dump: Dump = {t: sorted(conn.execute(
+            "SELECT path, display, kind, sha256 FROM files" if t == "files"
+            else f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
         dump["user_version"] = [conn.execute("PRAGMA user_version").fetchone()]
         return dump
     finally:

@@ -277,6 +277,8 @@ class PartnershipDoc:
     activities: tuple[Activity, ...] = ()
     sha256: str | None = field(default=None, compare=False, repr=False)
     """Of the file's bytes, as read (None for a document not read from a file)."""
+    stat: str | None = field(default=None, compare=False, repr=False)
+    """The file's stat as it was read (see :class:`KnownFile`)."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,8 @@ class ProgrammeDoc:
     """Everyone listed under ``participants:``, as written: withdrawn and waitlisted too."""
     sha256: str | None = field(default=None, compare=False, repr=False)
     """Of the file's bytes, as read (None for a document read back from the store)."""
+    stat: str | None = field(default=None, compare=False, repr=False)
+    """The file's stat as it was read (see :class:`KnownFile`)."""
 
     def seat_holders(self, admitted: Iterable[str] = ()) -> tuple[Registration, ...]:
         """The registrations that take a seat: registered, or waitlisted and in ``admitted``
@@ -309,6 +313,22 @@ class Unchanged:
 
     file: str
     sha256: str
+    stat: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What the store holds of a file it loaded: the sha256 of the bytes (and reader), and
+    the file's stat when they were hashed.
+
+    The stat names the reader, device, inode, size, modification and change times: bytes
+    cannot be written without changing the change time, which no program can set back, so
+    a file whose stat is the one stored has the stored bytes and is not read again. A stat
+    is only kept when both times were two seconds old when it was taken: a file written
+    within a coarse clock tick of being read is hashed again next time."""
+
+    sha256: str
+    stat: str | None = None
 
 
 FileRead = Document | Unchanged

@@ -62,6 +62,7 @@ from cxc.store import (
     store_secret,
     write_transaction,
 )
+from cxc.store.kept import history_version
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -337,24 +338,12 @@ def _inputs_digest(conn: sqlite3.Connection, file: str,
     return pid, digest.hexdigest()
 
 
-HISTORY_EVENTS = (
-    "SELECT group_concat(calendar || char(31) || uid || char(31) || sequence "
-    "|| char(31) || stamp || char(31) || fingerprint, char(30)) FROM (SELECT calendar, uid, "
-    "sequence, stamp, fingerprint FROM exported_events "
-    "WHERE calendar >= ? AND calendar < ? ORDER BY calendar, uid)")
-"""The exported events of the calendars in a span of keys, as one string: what the history
-digest reads of them, the store's index ``exported_events_history`` alone (not the bodies)."""
-
-
 def _history_digest(conn: sqlite3.Connection, pid: str, file: str) -> str:
-    """A digest of what the store remembers having sent of programme ``pid`` (its calendars
-    and their events, in any folder) and of the file names of its people."""
-    digest = hashlib.sha256()
+    """A digest of what the store remembers having sent of programme ``pid``: the version
+    of its exported events (in any folder; every write of one raises it), its calendars,
+    and the file names of its people."""
+    digest = hashlib.sha256(f"history {history_version(conn, pid)}\n".encode())
     span = (f"{pid}/", f"{pid}0")  # calendar keys are `<programme>/...`, as calendar_history
-    (events,) = conn.execute(HISTORY_EVENTS, span).fetchone()
-    events_bytes = (events or "").encode()  # megabytes for a large programme: not repr'd
-    digest.update(f"events {events is not None} {len(events_bytes)}\n".encode())
-    digest.update(events_bytes)
     for part in (
             conn.execute("SELECT calendar, programme, path, email, name FROM exported_calendars "
                          "WHERE calendar >= ? AND calendar < ? ORDER BY calendar",
@@ -669,10 +658,16 @@ class ExportHistory:
         """Replace the history of every calendar sent, and ``record`` the rest, in one
         transaction (``record`` last: it sees the new history)."""
         with write_transaction(self.db) as conn:
+            # Only calendars whose events changed are written: an unchanged one keeps its
+            # history version (see KEPT_RESULTS), so other folders' exports stay current.
+            conn.execute("CREATE INDEX temp.sent_events_calendar ON sent_events (calendar)")
+            conn.execute(CHANGED_CALENDARS)
             conn.execute("DELETE FROM exported_events WHERE calendar IN "
-                         "(SELECT calendar FROM temp.sent_calendars)")
+                         "(SELECT calendar FROM temp.changed_calendars)")
             conn.execute("INSERT INTO exported_events SELECT * FROM temp.sent_events "
+                         "WHERE calendar IN (SELECT calendar FROM temp.changed_calendars) "
                          "ORDER BY rowid")
+            conn.execute("DROP TABLE temp.changed_calendars")
             conn.execute(
                 "INSERT INTO exported_calendars (calendar, programme, path, email, name) "
                 "SELECT calendar, programme, path, email, name FROM temp.sent_calendars "
@@ -680,6 +675,21 @@ class ExportHistory:
                 "excluded.programme, path = excluded.path, email = excluded.email, "
                 "name = excluded.name")
             record(conn)
+
+
+CHANGED_CALENDARS = """
+CREATE TEMP TABLE changed_calendars AS
+SELECT c.calendar FROM temp.sent_calendars c
+WHERE EXISTS (SELECT calendar, uid, fingerprint, sequence, stamp, body FROM temp.sent_events
+              WHERE calendar = c.calendar
+              EXCEPT SELECT calendar, uid, fingerprint, sequence, stamp, body
+              FROM main.exported_events WHERE calendar = c.calendar)
+   OR EXISTS (SELECT calendar, uid, fingerprint, sequence, stamp, body
+              FROM main.exported_events WHERE calendar = c.calendar
+              EXCEPT SELECT calendar, uid, fingerprint, sequence, stamp, body
+              FROM temp.sent_events WHERE calendar = c.calendar)
+"""
+"""The calendars sent whose events differ from those the history holds."""
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cxc.errors import UsageError
 from cxc.format import loader
-from cxc.model import FileRead
+from cxc.model import FileRead, KnownFile
 from cxc.progress import Progress, no_progress
 
 
@@ -46,10 +46,10 @@ class InputFiles:
     """The folders named: the store holds exactly the files under them after the load."""
 
     def documents(self, progress: Progress = no_progress,
-                  known: Mapping[str, str] | None = None) -> Iterator[FileRead]:
+                  known: Mapping[str, KnownFile] | None = None) -> Iterator[FileRead]:
         """Each file's document in turn; FormatError, at the end, carries every problem of every file.
 
-        ``known``: store key -> sha256 of what the store holds; those files unchanged are not
+        ``known``: store key -> what the store holds of it; those files unchanged are not
         parsed (see :func:`loader.read_documents`)."""
         return loader.read_documents(self.paths, progress, self.keys, known)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -87,17 +89,16 @@ def display_name(path: Path) -> str:
 
 def read_documents(
     paths: Sequence[Path], progress: Progress = no_progress,
-    keys: Mapping[Path, str] | None = None, known: Mapping[str, str] | None = None,
+    keys: Mapping[Path, str] | None = None, known: Mapping[str, m.KnownFile] | None = None,
 ) -> Iterator[m.FileRead]:
     """Each file's document in turn, while every file so far is well formed.
 
     After a broken file the others are still read, for their problems, but no
     longer yielded; at the end one FormatError carries the problems of all files.
     ``progress`` hears (files read, files in all) after each file. ``keys`` names each
-    path as the store does (default: its absolute path). ``known`` maps a key to the
-    sha256 of the bytes the store last loaded from it: a file whose bytes still hash to
-    it is not parsed, and comes as :class:`~cxc.model.Unchanged` (a new mtime alone is no
-    change).
+    path as the store does (default: its absolute path). ``known`` maps a key to what the
+    store last loaded from it: a file whose stat or bytes are still those is not parsed, and
+    comes as :class:`~cxc.model.Unchanged` (a new mtime alone is no change).
     """
     problems: list[Problem] = []
     for count, path in enumerate(paths, 1):
@@ -120,17 +121,39 @@ differently (a new key, another default), so that every file is read again once.
 
 
 def read_file(path: Path, key: str | None = None,
-              known: Mapping[str, str] | None = None) -> m.FileRead:
-    """One file's document (with the sha256 of its bytes), or Unchanged when ``known``
-    holds that sha256 for its ``key``."""
+              known: Mapping[str, m.KnownFile] | None = None) -> m.FileRead:
+    """One file's document (with the sha256 of its bytes and its stat), or Unchanged when
+    ``known`` holds for its ``key`` that stat (the file is not read) or that sha256."""
     display = display_name(path)
     file_id = key or str(path.resolve())
+    stored = (known or {}).get(file_id)
+    stat = file_stat(path)  # before the bytes: a write while they are read changes the next
+    if stored is not None and stat is not None and stored.stat == stat:
+        return m.Unchanged(file_id, stored.sha256, stat)
     raw = read_raw(path, display)
     digest = hashlib.sha256(READER_VERSION + raw).hexdigest()
-    if known and known.get(file_id) == digest:
-        return m.Unchanged(file_id, digest)
+    if stored is not None and stored.sha256 == digest:
+        return m.Unchanged(file_id, digest, stat)
     document = parse_document(parse_text(decode(raw, display), display), display, file_id)
-    return replace(document, sha256=digest)
+    return replace(document, sha256=digest, stat=stat)
+
+
+TRUSTED_AGE_NS = 2_000_000_000
+"""How old a file's modification and change times must be for its stat to stand for its
+bytes: more than the coarsest clock tick of the file systems cxc may read (FAT's 2 s)."""
+
+
+def file_stat(path: Path) -> str | None:
+    """The file's stat as :class:`~cxc.model.KnownFile` keeps it, or None when it cannot
+    stand for the bytes: unreadable, or written too recently."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) < TRUSTED_AGE_NS:
+        return None
+    return (f"{READER_VERSION.decode().strip()} {info.st_dev} {info.st_ino} {info.st_size} "
+            f"{info.st_mtime_ns} {info.st_ctime_ns}")
 
 
 def parse_document(root: Node | None, display: str, file_id: str) -> m.Document:

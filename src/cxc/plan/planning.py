@@ -62,7 +62,7 @@ def plan_store(db: sqlite_utils.Database, progress: Progress = no_progress,
             for doc in store.read_programmes(db, stale, travel=False)}
         store.save_admissions(db, {pid: a.admitted for pid, a in admissions.items()},
                               keep=files)
-        findings = validate_store(db)
+        findings = validate_store(db, keep=True)
         hashes = dict(db.conn.execute("SELECT file, data_hash FROM programmes"))
         plans = []
         solved: list[ProgrammePlan] = []

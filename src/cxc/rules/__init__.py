@@ -14,8 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cxc.errors import Finding
+from cxc.rules import kept
 from cxc.rules.checks import RULES, SEVERITY, Rule, validate
 from cxc.store import read_snapshot
+from cxc.store.kept import WHOLE_STORE, keep_findings, kept_findings
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -23,7 +25,19 @@ if TYPE_CHECKING:
 __all__ = ["RULES", "SEVERITY", "Rule", "validate", "validate_store"]
 
 
-def validate_store(db: sqlite_utils.Database) -> list[Finding]:
-    """Every finding of the rules on what the store holds, read in one snapshot."""
-    with read_snapshot(db.conn):
-        return validate(db.conn)
+def validate_store(db: sqlite_utils.Database, keep: bool = False) -> list[Finding]:
+    """Every finding of the rules on what the store holds, read in one snapshot.
+
+    When nothing the rules read was written since the store last kept its findings, they are
+    those (:mod:`cxc.rules.kept`). ``keep``: keep these for the next command; only inside a
+    write transaction (``cxc plan``'s), where nothing has written since they were read."""
+    conn = db.conn
+    with read_snapshot(conn):
+        made_by = kept.made_by(conn)
+        stored = kept_findings(conn, WHOLE_STORE, made_by)
+        if stored is not None:
+            return kept.loads(stored)
+        findings = validate(conn)
+        if keep:
+            keep_findings(conn, WHOLE_STORE, made_by, kept.dumps(findings))
+        return findings

@@ -48,12 +48,14 @@ class LoadSummary:
     """Files loaded before from under a mirrored folder that are no longer there."""
 
 
-Documents = Iterable[m.FileRead] | Callable[[Mapping[str, str]], Iterable[m.FileRead]]
+Documents = (Iterable[m.FileRead]
+             | Callable[[Mapping[str, m.KnownFile]], Iterable[m.FileRead]])
 """What a load reads: the documents, or a function of what the store holds (file key ->
-sha256 of its bytes) that gives them, skipping the files whose bytes did not change."""
+sha256 of its bytes and stat) that gives them, skipping the files that did not change."""
 
 
-def load_into(path: Path, documents: Callable[[Mapping[str, str]], Iterable[m.FileRead]],
+def load_into(path: Path,
+              documents: Callable[[Mapping[str, m.KnownFile]], Iterable[m.FileRead]],
               displays: Mapping[str, str], mirrored: Iterable[Path] = (),
               busy_timeout_s: float = BUSY_TIMEOUT_S) -> LoadSummary:
     """Load ``documents(known)`` into the store at ``path``, creating the store if need be.
@@ -113,7 +115,7 @@ def load(db: sqlite_utils.Database, documents: Documents,
     Each folder of ``mirrored`` is mirrored: a file loaded from under it before that is
     not among ``documents`` now is dropped. ``root`` is the store's folder (default: where
     the store's file is), against which relative file keys are read. When ``documents``
-    is a function, it is given the sha256 the store holds for each file, read inside the
+    is a function, it is given what the store holds of each file, read inside the
     load's transaction: a file that comes back :class:`~cxc.model.Unchanged` keeps its rows
     as they are (already anonymised for the forgotten) and counts as loaded.
     """
@@ -127,8 +129,9 @@ def load(db: sqlite_utils.Database, documents: Documents,
         with write_transaction(db) as conn:
             writer = _Writer(conn, displays)
             if callable(documents):
-                documents = documents(dict(conn.execute(
-                    "SELECT path, sha256 FROM files WHERE sha256 IS NOT NULL")))
+                documents = documents({path: m.KnownFile(sha256, stat) for path, sha256, stat
+                                       in conn.execute("SELECT path, sha256, stat FROM files "
+                                                       "WHERE sha256 IS NOT NULL")})
             for document in documents:
                 writer.write(document)
             writer.finish(root, [folder.resolve() for folder in mirrored])
@@ -162,7 +165,7 @@ class _Writer:
     def write(self, doc: m.FileRead) -> None:
         self.files.add(doc.file)
         if isinstance(doc, m.Unchanged):
-            self._keep(doc.file)
+            self._keep(doc.file, doc.stat)
             return
         if isinstance(doc, m.PartnershipDoc):
             self._check_partnership(doc.partnership.id, doc.file)
@@ -174,8 +177,9 @@ class _Writer:
             return
         kind = "partnership" if isinstance(doc, m.PartnershipDoc) else "programme"
         self.conn.execute("DELETE FROM files WHERE path = ?", (doc.file,))
-        self.conn.execute("INSERT INTO files (path, display, kind, sha256) VALUES (?, ?, ?, ?)",
-                          (doc.file, self.displays.get(doc.file, doc.file), kind, doc.sha256))
+        self.conn.execute(
+            "INSERT INTO files (path, display, kind, sha256, stat) VALUES (?, ?, ?, ?, ?)",
+            (doc.file, self.displays.get(doc.file, doc.file), kind, doc.sha256, doc.stat))
         if isinstance(doc, m.PartnershipDoc):
             _insert_partnership(self.conn, doc)
             return
@@ -186,11 +190,13 @@ class _Writer:
         self.conn.execute("UPDATE programmes SET data_hash = ? WHERE file = ?",
                           (data_hash(self.conn, doc.file), doc.file))
 
-    def _keep(self, file: str) -> None:
+    def _keep(self, file: str, stat: str | None) -> None:
         """A file whose bytes did not change: its rows stay; count it, check its partnership."""
         display = self.displays.get(file, file)
         self.conn.execute("UPDATE files SET display = ? WHERE path = ? AND display != ?",
                           (display, file, display))
+        self.conn.execute("UPDATE files SET stat = ? WHERE path = ? AND stat IS NOT ?",
+                          (stat, file, stat))
         stored = self.conn.execute("SELECT id FROM partnership WHERE file = ?", (file,)).fetchone()
         if stored is not None:
             self._check_partnership(stored[0], file)

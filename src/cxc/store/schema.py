@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from cxc.format.files import store_root
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x63786321
 """``PRAGMA application_id`` of a cxc store ("cxc!"): what tells it from another program's
 SQLite file, which cxc refuses and leaves byte for byte as it was."""
@@ -305,7 +305,8 @@ CREATE TABLE files (
     path TEXT PRIMARY KEY,              -- relative to the store's folder when under it, else absolute
     display TEXT NOT NULL,              -- the path as the user gave it
     kind TEXT NOT NULL CHECK (kind IN ('partnership', 'programme')),
-    sha256 TEXT                         -- of the reader version and the bytes last loaded
+    sha256 TEXT,                        -- of the reader version and the bytes last loaded
+    stat TEXT                           -- the file's device, inode, size, mtime and ctime as hashed
 );
 CREATE TABLE partnership (
     id TEXT NOT NULL,
@@ -661,9 +662,86 @@ browser too. ``repeated_ids.kind`` is ``venue``, ``session`` or ``participant`` 
 HISTORY_INDEX = """
 CREATE INDEX IF NOT EXISTS exported_events_history ON exported_events(calendar, uid, sequence, stamp, fingerprint);
 """
-"""Schema 6: what export's history digest reads of each exported event, so that it reads this
-index alone and not the table, whose pages hold the events' bodies too (hundreds of MB)."""
-SCHEMA += RULE_VIEWS + HISTORY_INDEX
+"""Schema 6 (dropped in 7, where the history's version stands for it): what export's history
+digest read of each exported event, so that it read this index alone and not the table,
+whose pages hold the events' bodies too (hundreds of MB)."""
+
+# -- what the store knows it need not compute again (schema 7) --------------------------------
+# Kept by triggers, so that a write by anyone (cxc, Datasette, the sqlite3 shell) is seen.
+VALIDATION_INPUTS: dict[str, str | None] = {
+    "files": "SELECT {row}.path",  # not its stat: see READ_COLUMNS
+    "partnership": None,
+    "partners": None,
+    "activities": None,
+    "programmes": "SELECT {row}.file",
+    "quotas": "SELECT {row}.file",
+    "venues": "SELECT {row}.file",
+    "sessions": "SELECT {row}.file",
+    "registrations": "SELECT {row}.file",
+    "travel_legs": "SELECT {row}.file",
+    "stays": "SELECT {row}.file",
+    "admissions": "SELECT file FROM programmes WHERE id = {row}.programme",
+}
+"""Every table the rules read -> the files a row of it belongs to (a query over ``{row}``,
+its NEW or OLD row), or None for the partnership's tables, which every file's findings read.
+A write to a row forgets the findings kept for the whole store and for those files."""
+
+
+READ_COLUMNS = {"files": "path, display, kind, sha256"}
+"""The columns the rules read of a table of which they do not read every column: an update
+of another (a file's stat, after ``touch``) forgets nothing."""
+
+
+def _forgetting_triggers() -> str:
+    triggers = []
+    for table, files in VALIDATION_INPUTS.items():
+        update = f"UPDATE OF {READ_COLUMNS[table]}" if table in READ_COLUMNS else "UPDATE"
+        for event, rows in (("INSERT", ("NEW",)), (update, ("OLD", "NEW")),
+                            ("DELETE", ("OLD",))):
+            if files is None:
+                body = "DELETE FROM validations;"
+            else:
+                scopes = " UNION ALL ".join(files.format(row=row) for row in rows)
+                body = f"DELETE FROM validations WHERE scope = '' OR scope IN ({scopes});"
+            name = event.split()[0].lower()
+            triggers.append(f"CREATE TRIGGER IF NOT EXISTS validations_{table}_{name} "
+                            f"AFTER {event} ON {table} BEGIN {body} END;")
+    return "\n".join(triggers) + "\n"
+
+
+HISTORY_COLUMNS = ("calendar", "uid", "fingerprint", "sequence", "stamp", "body")
+
+
+def _history_triggers() -> str:
+    programme = "substr({row}.calendar, 1, instr({row}.calendar, '/') - 1)"
+    bump = ("INSERT INTO history_versions (programme, version) VALUES ({programme}, 1) "
+            "ON CONFLICT (programme) DO UPDATE SET version = version + 1;")
+    triggers = []
+    for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+        body = " ".join(bump.format(programme=programme.format(row=row)) for row in rows)
+        when = (" WHEN " + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in HISTORY_COLUMNS)
+                if event == "UPDATE" else "")
+        triggers.append(f"CREATE TRIGGER IF NOT EXISTS history_versions_{event.lower()} "
+                        f"AFTER {event} ON exported_events{when} BEGIN {body} END;")
+    return "\n".join(triggers) + "\n"
+
+
+KEPT_RESULTS = """
+CREATE TABLE IF NOT EXISTS validations (  -- the rules' findings as last computed (see VALIDATION_INPUTS)
+    scope TEXT PRIMARY KEY,             -- '': the whole store's; else a file's, of the rules that read one file
+    made_by TEXT NOT NULL,              -- the code, SQLite and time zones that computed them
+    findings TEXT NOT NULL              -- JSON list
+);
+CREATE TABLE IF NOT EXISTS history_versions (  -- how often each programme's export history was written
+    programme TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+""" + _forgetting_triggers() + _history_triggers()
+"""Schema 7: results kept until what they were computed from is written. A kept validation
+stands only while no table it read was written since (the triggers forget it), and export
+tells a programme's history unchanged by its version, which every write of an exported
+event raises, instead of reading the history."""
+SCHEMA += RULE_VIEWS + KEPT_RESULTS
 """The schema of a new store (the latest)."""
 
 POSITIONED = frozenset({
@@ -867,8 +945,24 @@ def _migrate_5_to_6(conn: sqlite3.Connection, root: Path) -> None:
     _script(conn, HISTORY_INDEX)  # IF NOT EXISTS: a store from schema 4 has it (4 -> 5)
 
 
+def _migrate_6_to_7(conn: sqlite3.Connection, root: Path) -> None:
+    """Schema 7: each file's stat as hashed, the kept validations and the history versions
+    (``KEPT_RESULTS``), without schema 6's history index. A programme with an export history starts at version 1: the export
+    fingerprints stored before do not match the new ones, so the next export to each folder
+    rebuilds every programme once (it rewrites no file whose bytes stay the same).
+
+    A store that came through 4 -> 5, which builds the latest tables, has all of it already."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+    if "stat" not in columns:
+        conn.execute("ALTER TABLE files ADD COLUMN stat TEXT")
+    _script(conn, KEPT_RESULTS)
+    conn.execute("DROP INDEX IF EXISTS exported_events_history")  # schema 6's: the digest's
+    conn.execute("INSERT OR IGNORE INTO history_versions (programme, version) SELECT DISTINCT "
+                 "substr(calendar, 1, instr(calendar, '/') - 1), 1 FROM exported_events")
+
+
 MIGRATIONS = [_migrate_1_to_2, _migrate_2_to_3, _migrate_3_to_4, _migrate_4_to_5,
-              _migrate_5_to_6]
+              _migrate_5_to_6, _migrate_6_to_7]
 """MIGRATIONS[n - 1] takes a store from schema n to n + 1; a new store gets the latest at once."""
 
 
