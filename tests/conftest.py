@@ -272,12 +272,21 @@ def check(run: Runner, write: Callable[[str, str], Path]) -> Callable[..., Check
     return checker
 
 
-def dump_store(path: Path) -> list[str]:
-    """Every table's rows and the schema, as SQL lines: two equal dumps are the same store."""
-    conn = sqlite3.connect(path)
+def dump_store(path: Path, *, kept: bool = False) -> list[str]:
+    """Every table's rows and the schema, as SQL lines: two equal dumps are the same store.
+
+    Without ``kept``, each file's stat is left out: it says when and where a file was read,
+    and a load of unchanged files may fill it in."""
+    source = sqlite3.connect(path)
+    conn = sqlite3.connect(":memory:")
     try:
+        source.backup(conn)
+        if not kept and conn.execute(
+                "SELECT 1 FROM pragma_table_info('files') WHERE name = 'stat'").fetchone():
+            conn.execute("UPDATE files SET stat = NULL")
         return list(conn.iterdump())
     finally:
+        source.close()
         conn.close()
 
 
