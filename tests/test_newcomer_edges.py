@@ -461,3 +461,27 @@ def test_ctrl_c_during_a_lazy_import_is_an_interruption_not_an_internal_error(
 
     assert exit_.value.code == 130
     assert capsys.readouterr().err == INTERRUPTED + "\n"
+
+
+def test_ctrl_c_in_a_weak_reference_callback_is_an_interruption_not_a_traceback(
+        tmp_path: Path) -> None:
+    """The import system drops its module locks in weak reference callbacks; an interrupt
+    landing in one cannot be raised, and Python would print it as "Exception ignored"."""
+    script = (
+        "import sys, weakref\n"
+        "from cxc import __main__ as entry\n"
+        "from cxc import cli\n"
+        "class Lock: pass\n"
+        "def command():\n"
+        "    lock = Lock()\n"
+        "    def dropped(_):\n"
+        "        raise KeyboardInterrupt\n"
+        "    ref = weakref.ref(lock, dropped)\n"
+        "    del lock\n"
+        "    print('the command went on')\n"
+        "cli.main = command\n"
+        "entry.main()\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", INTERRUPTED + "\n")

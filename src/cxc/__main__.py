@@ -35,12 +35,22 @@ def _stop_while_starting(signum: int, frame: "FrameType | None") -> None:
         os._exit(EXIT_INTERRUPTED)
 
 
+def _unraisable(unraisable: "sys.UnraisableHookArgs") -> None:
+    """An interrupt that Python cannot raise where it came (in a weak reference's callback,
+    as the import system has): the command is ended as if it had been killed, which the
+    store and the export folders withstand, with the interrupt's one line."""
+    if issubclass(unraisable.exc_type, KeyboardInterrupt):
+        _stop_while_starting(_signal.SIGINT, None)
+    sys.__unraisablehook__(unraisable)
+
+
 def main() -> "NoReturn":
     """Run the command line, with SIGINT in hand before it is imported."""
     # Not when the shell had SIGINT ignored (`cxc ... &` in a script): it stays ignored.
     catch = _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
     if catch:
         _signal.signal(_signal.SIGINT, _stop_while_starting)
+        sys.unraisablehook = _unraisable
     try:
         from cxc import cli
 

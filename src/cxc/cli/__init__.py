@@ -242,16 +242,20 @@ def validate(
 ) -> None:
     """Check everything in the store against the rules; exit 1 when errors (or, with --strict, warnings) are found."""
     _use_db(ctx, db)
+    from cxc import store
     from cxc.cli import render
     from cxc.rules import validate_store
 
     store_db = _open(ctx, create=False, write=False)
     findings = validate_store(store_db)
+    changed = store.changed_on_disk(store_db)
     code = _will_exit(render.exit_code(findings, strict))
     if format is TextOrJson.json:
         typer.echo(render.findings_json(findings))
     else:
         render.print_findings(_out_console(), findings)
+    if changed:
+        typer.echo(f"cxc: {store.loaded_files_note(changed)}", err=True)
     raise typer.Exit(code)
 
 
@@ -358,8 +362,8 @@ def _source_date() -> Any:
 @app.command(epilog=_epilog(
     "cxc report", "cxc report --db demo.db --from 2023-01-01 --to 2023-12-31 --format markdown",
     "cxc report --explain smes", "cxc report --format html > report.html",
-    codes="Exit codes: 0 reported; 1 `cxc validate` finds errors in the store (no numbers; "
-          "--force reports anyway); 2 the command could not run (no store, no partnership "
+    codes="Exit codes: 0 reported; 1 `cxc validate` finds errors in the store, or a file it "
+          "loaded changed since (no numbers; --force reports anyway); 2 the command could not run (no store, no partnership "
           "in it, a bad date)."))
 def report(
     ctx: typer.Context,
@@ -384,8 +388,8 @@ def report(
         help="List what stands behind one deliverable's count (KEY: e.g. participants).",
     )] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Report even when `cxc validate` finds errors, or the store holds no "
-                        "partnership (with a warning).",
+        "--force", help="Report even when `cxc validate` finds errors, a loaded file changed "
+                        "since, or the store holds no partnership (with a warning).",
     )] = False,
     sheets: Annotated[Path | None, typer.Option(
         "--sheets", metavar="DIR",
@@ -396,9 +400,11 @@ def report(
 ) -> None:
     """Count the COSME deliverables against the grant's targets, for a period.
 
-    A store that `cxc validate` finds errors in is refused (exit 1), unless --force.
+    A store that `cxc validate` finds errors in, or whose files changed since they were
+    loaded, is refused (exit 1), unless --force.
     """
     from cxc import report as reports
+    from cxc import store
 
     _use_db(ctx, db)
     start = reports.parse_day(period_from, "--from")
@@ -406,6 +412,7 @@ def report(
     if explain is not None:
         reports.measure(explain)
     store_db = _open(ctx, create=False, write=False)
+    out_of_date = store.require_as_loaded(store_db, force)
     console = _out_console()
     fmt = reports.OutputFormat(format.value)
     width = console.width if console.is_terminal else None
@@ -427,6 +434,8 @@ def report(
         typer.echo(f"cxc: {reports.NO_PARTNERSHIP_WARNING}", err=True)
     if errors:
         typer.echo(f"cxc: {reports.forced_warning(errors)}", err=True)
+    if out_of_date:
+        typer.echo(f"cxc: {out_of_date}", err=True)
     typer.echo(_encodable(text, sys.stdout), nl=False)
 
 

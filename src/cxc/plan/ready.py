@@ -30,7 +30,8 @@ class NotReady(CxcError):
 
 def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = None) -> None:
     """Refuse (NotReady) when a programme to be written has errors, was never planned,
-    or changed since it was planned. ``programmes``: the ids to check (default: all).
+    or changed since it was planned, in the store or in its file (edited, or gone from
+    its folder, since it was loaded). ``programmes``: the ids to check (default: all).
 
     Cancelled programmes need no plan: they are written cancelled. Errors that no
     programme owns (the partnership's) stop everything: partners and hosts come from it.
@@ -41,6 +42,13 @@ def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = No
         if finding.severity == "error":
             errors[finding.programme] = errors.get(finding.programme, 0) + 1
     reasons = []
+    changed: dict[str | None, str] = {}
+    for change in store.changed_on_disk(db):  # None: the partnership's file
+        if change.out_of_date and (change.kind == "partnership" or change.programme):
+            changed.setdefault(change.programme if change.kind == "programme" else None,
+                               change.reason())
+    if None in changed:
+        reasons.append(f"the partnership file {changed[None]}")
     if errors.get(None):
         reasons.append(f"the partnership has {plural(errors[None], 'error')} (see `cxc validate`); "
                        f"fix {them(errors[None])}, then run `cxc plan`")
@@ -50,6 +58,9 @@ def check_ready(db: sqlite_utils.Database, programmes: Sequence[str] | None = No
         if pid in seen or (wanted is not None and pid not in wanted):
             continue
         seen.add(pid)
+        if pid in changed:
+            reasons.append(f"programme `{pid}`: {changed[pid]}")
+            continue
         if state.status == "cancelled":
             continue
         if errors.get(pid):

@@ -947,9 +947,10 @@ def _migrate_5_to_6(conn: sqlite3.Connection, root: Path) -> None:
 
 def _migrate_6_to_7(conn: sqlite3.Connection, root: Path) -> None:
     """Schema 7: each file's stat as hashed, the kept validations and the history versions
-    (``KEPT_RESULTS``), without schema 6's history index. A programme with an export history starts at version 1: the export
-    fingerprints stored before do not match the new ones, so the next export to each folder
-    rebuilds every programme once (it rewrites no file whose bytes stay the same).
+    (``KEPT_RESULTS``), without schema 6's history index. A programme with an export history
+    starts at version 1: the export fingerprints stored before do not match the new ones, so
+    the next export to each folder rebuilds every programme once (it rewrites no file whose
+    bytes stay the same).
 
     A store that came through 4 -> 5, which builds the latest tables, has all of it already."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}

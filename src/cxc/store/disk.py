@@ -1,0 +1,109 @@
+"""Whether the files the store loaded are still, on disk, what it holds: the commands that
+write from the store (export, send, sheets, report) stop when a loaded file was edited
+since, and validate says so, instead of giving a result of data the folder no longer has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from cxc import model as m
+from cxc.errors import EXIT_FINDINGS, CxcError, plural
+from cxc.format.files import file_location, store_root
+from cxc.format.loader import read_file
+from cxc.store.connection import db_path
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
+@dataclass(frozen=True)
+class FileOnDisk:
+    """A file the store loaded that is not, on disk, what the store holds."""
+
+    key: str
+    display: str
+    kind: Literal["partnership", "programme"]
+    programme: str | None
+    """The programme the store holds from it (None for the partnership's file)."""
+    gone: bool
+    """Not there any more (else: its bytes changed)."""
+    folder_there: bool = True
+    """Whether the folder it was in is there: a store copied on its own lacks every file."""
+
+    @property
+    def out_of_date(self) -> bool:
+        """Whether the store no longer holds what this file says: edited, or gone from a
+        folder that is still there (moved or deleted: a load of the folder drops it)."""
+        return not self.gone or self.folder_there
+
+    @property
+    def folder(self) -> str:
+        """The folder to load again, as the user named the file."""
+        parent = Path(self.display).parent
+        return "./" if str(parent) == "." else f"{parent}/"
+
+    def reason(self) -> str:
+        """What happened to the file, and what to run."""
+        what = ("is gone since it was loaded (moved or deleted)" if self.gone
+                else "changed since it was loaded")
+        return f"{self.display} {what}; run `cxc plan {self.folder}` to load it again"
+
+
+def changed_on_disk(db: sqlite_utils.Database) -> list[FileOnDisk]:
+    """Every loaded file whose bytes changed since it was loaded, or that is gone.
+
+    A file whose stat is the one stored is not read (see :class:`~cxc.model.KnownFile`);
+    another is hashed, and a changed one is parsed too: it may not even be a programme now."""
+    root = store_root(db_path(db))
+    out = []
+    for key, display, kind, sha256, stat, programme in db.conn.execute(
+            "SELECT f.path, f.display, f.kind, f.sha256, f.stat, p.id FROM files f "
+            "LEFT JOIN programmes p ON p.file = f.path WHERE f.sha256 IS NOT NULL "
+            "ORDER BY f.display").fetchall():
+        path = file_location(key, root)
+        if not path.is_file():
+            out.append(FileOnDisk(key, display, kind, programme, gone=True,
+                                  folder_there=path.parent.is_dir()))
+            continue
+        try:
+            read = read_file(path, key, {key: m.KnownFile(sha256, stat)})
+        except CxcError:  # it was read before: now it is broken, which is a change too
+            read = None
+        if not isinstance(read, m.Unchanged):
+            out.append(FileOnDisk(key, display, kind, programme, gone=False))
+    return out
+
+
+def loaded_files_note(changes: list[FileOnDisk]) -> str:
+    """One line on ``changes`` for a command that reads the store as it is (validate)."""
+    first = changes[0]
+    more = f" (and {plural(len(changes) - 1, 'other file')})" if len(changes) > 1 else ""
+    return (f"note: {first.display}{more} "
+            f"{'is gone' if first.gone else 'changed'} since it was loaded: this is what "
+            f"the store holds; run `cxc plan {first.folder}` to load the files as they are")
+
+
+class FilesChanged(CxcError):
+    """Loaded files are no longer what the store holds: a result made from it now would be
+    of data the folder no longer has."""
+
+    exit_code = EXIT_FINDINGS
+
+
+def require_as_loaded(db: sqlite_utils.Database, force: bool) -> str | None:
+    """Refuse (FilesChanged) a store whose files changed since they were loaded, unless
+    ``force``: then the warning to show."""
+    changes = [c for c in changed_on_disk(db) if c.out_of_date]
+    if not changes:
+        return None
+    first = changes[0]
+    more = f" (and {plural(len(changes) - 1, 'other file')})" if len(changes) > 1 else ""
+    what = "is gone" if first.gone else "changed"
+    if not force:
+        raise FilesChanged(f"{first.display}{more} {what} since it was loaded; run "
+                           f"`cxc plan {first.folder}` to load the files as they are, or "
+                           f"report the store as it is with --force")
+    return (f"warning: {first.display}{more} {what} since it was loaded; reported the store "
+            f"as it is (--force), the counts may be out of date")
