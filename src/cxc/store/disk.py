@@ -4,7 +4,7 @@ since, and validate says so, instead of giving a result of data the folder no lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -29,14 +29,15 @@ class FileOnDisk:
     """The programme the store holds from it (None for the partnership's file)."""
     gone: bool
     """Not there any more (else: its bytes changed)."""
-    folder_there: bool = True
-    """Whether the folder it was in is there: a store copied on its own lacks every file."""
+    among_others: bool = True
+    """For a file gone: whether its folder is there with other files the store loaded. A
+    store copied or moved on its own lacks every file it loaded: it is read as it is."""
 
     @property
     def out_of_date(self) -> bool:
-        """Whether the store no longer holds what this file says: edited, or gone from a
-        folder that is still there (moved or deleted: a load of the folder drops it)."""
-        return not self.gone or self.folder_there
+        """Whether the store no longer holds what the folder says: the file was edited, or
+        is gone from among the others (moved or deleted: a load of the folder drops it)."""
+        return not self.gone or self.among_others
 
     @property
     def folder(self) -> str:
@@ -58,6 +59,7 @@ def changed_on_disk(db: sqlite_utils.Database) -> list[FileOnDisk]:
     another is hashed, and a changed one is parsed too: it may not even be a programme now."""
     root = store_root(db_path(db))
     out = []
+    there = False
     for key, display, kind, sha256, stat, programme in db.conn.execute(
             "SELECT f.path, f.display, f.kind, f.sha256, f.stat, p.id FROM files f "
             "LEFT JOIN programmes p ON p.file = f.path WHERE f.sha256 IS NOT NULL "
@@ -65,15 +67,16 @@ def changed_on_disk(db: sqlite_utils.Database) -> list[FileOnDisk]:
         path = file_location(key, root)
         if not path.is_file():
             out.append(FileOnDisk(key, display, kind, programme, gone=True,
-                                  folder_there=path.parent.is_dir()))
+                                  among_others=path.parent.is_dir()))
             continue
+        there = True
         try:
             read = read_file(path, key, {key: m.KnownFile(sha256, stat)})
         except CxcError:  # it was read before: now it is broken, which is a change too
             read = None
         if not isinstance(read, m.Unchanged):
             out.append(FileOnDisk(key, display, kind, programme, gone=False))
-    return out
+    return out if there else [replace(change, among_others=False) for change in out]
 
 
 def loaded_files_note(changes: list[FileOnDisk]) -> str:
