@@ -261,8 +261,8 @@ class Registration:
     source: Source = NOWHERE
     status: RegistrationStatus = "registered"
 
-    @property
-    def key(self) -> str:
+    @cached_property
+    def key(self) -> str:  # asked for by every step of planning and showing a plan: once each
         return identity_key(self.email)
 
 

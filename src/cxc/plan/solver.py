@@ -119,8 +119,6 @@ class ProgrammePlan:
     """The plan of one programme."""
 
     programme: str
-    placements: tuple[Placement, ...]
-    """Sorted by slot, session, email; plenary sessions are not listed (everyone attends)."""
     moved: tuple[Move, ...]
     """Sorted by slot, email; empty without a previous plan."""
     findings: tuple[Finding, ...]
@@ -131,6 +129,15 @@ class ProgrammePlan:
     """Waitlisted people admitted, by this plan or an earlier one (email keys, file order)."""
     waiting: tuple[str, ...] = ()
     """Waitlisted people still waiting (email keys, file order)."""
+
+    @property
+    def placements(self) -> tuple[Placement, ...]:
+        """Who sits in which session of each slot (read off :attr:`sessions`), sorted by slot,
+        session, email; plenary sessions are not listed (everyone attends)."""
+        return tuple(sorted(
+            (Placement(self.programme, fill.slot, fill.session, email)
+             for fill in self.sessions if fill.slot is not None for email in fill.attendees),
+            key=lambda p: (p.slot, p.session, p.email)))
 
 
 @dataclass(frozen=True)
@@ -423,22 +430,22 @@ def plan_programme(
     participants = _distinct_participants(doc.registrations)
     before = {(slot, identity_key(email)): s for (slot, email), s in (previous or {}).items()}
 
-    placements: list[Placement] = []
+    placed: dict[str, list[str]] = defaultdict(list)
     moves: list[Move] = []
     findings: list[Finding] = []
     for slot, slot_sessions in sorted(slots_of(sessions).items()):
         options, people = _slot_view(slot, slot_sessions, participants, venues, before)
         result = solve_slot(options, people)
-        placements.extend(Placement(programme, slot, s, email) for email, s in result.seats)
+        for email, session in result.seats:
+            placed[session].append(email)
         moves.extend(_moves(programme, slot, people, dict(result.seats)))
         finding = _infeasible(doc, slot, slot_sessions, options, people, result)
         if finding is not None:
             findings.append(finding)
 
-    placements.sort(key=lambda p: (p.slot, p.session, p.email))
     moves.sort(key=lambda m: (m.slot, m.email))
-    fills = _fills(sessions, participants, placements, venues)
-    return ProgrammePlan(programme, tuple(placements), tuple(moves), tuple(findings), fills)
+    fills = _fills(sessions, participants, placed, venues)
+    return ProgrammePlan(programme, tuple(moves), tuple(findings), fills)
 
 
 def kept_plan(
@@ -452,31 +459,41 @@ def kept_plan(
     keeping everyone come first in its order (goals a and b), and only one placement keeps
     everyone. Nobody moves and no slot is infeasible.
     """
-    programme = doc.programme.id
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
     participants = _distinct_participants(doc.registrations)
-    key_of = {email: identity_key(email) for email in {e for _, e in previous}}  # once each
-    before = {(slot, key_of[email]): s for (slot, email), s in previous.items()}
     slots = slots_of(sessions)
-    if len(before) != len(slots) * len(participants):
+    held = _held_by_slot(previous, slots)
+    if held is None or sum(map(len, held.values())) != len(slots) * len(participants):
         return None
-    placements: list[Placement] = []
+    placed: dict[str, list[str]] = {}
     keyed = [(p.key, p.sessions) for p in participants]  # the check needs no themes or partners
     for slot, slot_sessions in slots.items():
         ids = [s.id for s in slot_sessions]
-        seats = dict.fromkeys(ids, 0)
-        for email, choices in keyed:
-            held = before.get((slot, email))
-            if held is None or held not in (allowed(choices, ids) if choices else seats):
+        seated: dict[str, list[str]] = {i: [] for i in ids}
+        of_slot = held[slot]
+        for email, choices in keyed:  # in key order: each session's list comes out sorted
+            session = of_slot.get(email)
+            if session is None or session not in (allowed(choices, ids) if choices else seated):
                 return None
-            seats[held] += 1
-            placements.append(Placement(programme, slot, held, email))
-        if any(over_seats(session_capacity(s, venues), seats[s.id]) for s in slot_sessions):
+            seated[session].append(email)
+        if any(over_seats(session_capacity(s, venues), len(seated[s.id])) for s in slot_sessions):
             return None
-    placements.sort(key=lambda p: (p.slot, p.session, p.email))
-    fills = _fills(sessions, participants, placements, venues)
-    return ProgrammePlan(programme, tuple(placements), (), (), fills)
+        placed.update(seated)
+    return ProgrammePlan(doc.programme.id, (), (), _fills(sessions, participants, placed, venues))
+
+
+def _held_by_slot(previous: Mapping[tuple[str, str], str], slots: Mapping[str, object],
+                  ) -> dict[str, dict[str, str]] | None:
+    """``previous`` as slot -> email key -> session; None when it names a slot not in ``slots``."""
+    key_of = {email: identity_key(email) for email in {e for _, e in previous}}  # once each
+    held: dict[str, dict[str, str]] = {slot: {} for slot in slots}
+    for (slot, email), session in previous.items():
+        of_slot = held.get(slot)
+        if of_slot is None:
+            return None
+        of_slot[key_of[email]] = session
+    return held
 
 
 def _slot_view(
@@ -507,19 +524,17 @@ def _slot_view(
 def _fills(
     sessions: Iterable[Session],
     participants: Iterable[Registration],
-    placements: Iterable[Placement],
+    placed: Mapping[str, Sequence[str]],
     venues: Mapping[str, Venue],
 ) -> tuple[SessionFill, ...]:
+    """Every session with who attends it; ``placed``: session -> the emails placed there."""
     everyone = tuple(sorted(p.key for p in participants))
-    placed: dict[str, list[str]] = defaultdict(list)
-    for placement in placements:
-        placed[placement.session].append(placement.email)
     return tuple(
         SessionFill(
             s.id,
             s.slot,
             session_capacity(s, venues),
-            everyone if s.plenary else tuple(sorted(placed[s.id])),
+            everyone if s.plenary else tuple(sorted(placed.get(s.id, ()))),
         )
         for s in sorted(sessions, key=lambda s: (s.start.wall, s.end.wall, s.id))
     )
