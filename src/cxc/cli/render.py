@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from cxc.errors import EXIT_FINDINGS, EXIT_OK, Finding, plural
@@ -138,23 +141,34 @@ def plan_table(doc: Any, plan: Any, *, people: bool = False) -> PlanTable:
     day = None
     for fill in plan.sessions:
         session = sessions[fill.session]
-        this_day = f"{session.start.wall:%a %d %b %Y}"
+        this_day = _day_label(session.start.wall)
         if this_day != day:
             days.append([])
         seats = "∞" if fill.capacity is None else str(fill.capacity)
         count = len(fill.attendees)
         days[-1].append(((
             this_day if this_day != day else "",
-            f"{session.start.wall:%H:%M}-{session.end.wall:%H:%M}",
+            _times_label(session.start.wall, session.end.wall),
             fill.slot or "",
             session.title,
             venues.get(session.venue or "", session.venue or ""),
             f"{count}/{seats}",
             "everyone" if fill.slot is None
-            else _mix(partner_of.get(e, "?") for e in fill.attendees),
+            else _mix(map(partner_of.get, fill.attendees, repeat("?"))),
         ), fill.capacity is not None and count > fill.capacity))
         day = this_day
     return PlanTable(doc.programme, days, doc if people else None)
+
+
+@lru_cache(maxsize=1 << 12)
+def _day_label(wall: datetime) -> str:
+    """A day as the plan table heads it; the sessions of a day share it (and a slot its times)."""
+    return f"{wall:%a %d %b %Y}"
+
+
+@lru_cache(maxsize=1 << 12)
+def _times_label(start: datetime, end: datetime) -> str:
+    return f"{start:%H:%M}-{end:%H:%M}"
 
 
 def print_plan(console: Any, table_of: Callable[[str], PlanTable | None], plans: Sequence[Any],
@@ -221,16 +235,20 @@ def _print_plain(console: Any, columns: Sequence[str],
     these cells, without rich's measuring (most of a plan's time at a thousand programmes).
     False, printing nothing, for a cell with a line break or control character: rich lays
     those out itself."""
-    from rich.cells import cell_len
-
     rows = [cells for section in sections for cells, _ in section]
     if any(not cell.isprintable() for cells in rows for cell in cells):
         return False
-    widths = [max([cell_len(column), *(cell_len(cells[i]) for cells in rows)])
-              for i, column in enumerate(columns)]
+    from rich.cells import cell_len
+
+    # rich gives a printable ASCII character one column
+    measured = [[len(cell) if cell.isascii() else cell_len(cell) for cell in cells]
+                for cells in [columns, *rows]]
+    widths = [max(column) for column in zip(*measured, strict=True)]
+    lengths = iter(measured)  # in the order the lines are made: the header, then the rows
 
     def line(cells: Sequence[str], bar: str) -> str:
-        padded = (cell + " " * (w - cell_len(cell)) for cell, w in zip(cells, widths, strict=True))
+        padded = (cell + " " * (w - n)
+                  for cell, n, w in zip(cells, next(lengths), widths, strict=True))
         return f" {bar} ".join(padded).rstrip()
 
     def rule(fill: str, cross: str) -> str:
@@ -287,8 +305,6 @@ def _print_people(console: Any, doc: Any, plan: Any) -> None:
             console.print(line)
 
 
-def _mix(partners: Any) -> str:
-    counted: dict[str, int] = defaultdict(int)
-    for partner in partners:
-        counted[partner] += 1
+def _mix(partners: Iterable[str]) -> str:
+    counted = Counter(partners)
     return " · ".join(f"{name} {n}" for name, n in sorted(counted.items(), key=lambda x: (-x[1], x[0])))
