@@ -1,0 +1,164 @@
+"""A current plan is kept without solving (issue 17), and keeping it is exactly solving it:
+the same sessions, attendees, placements and stored rows, in text (with and without
+``--people``) and JSON, as a plan made by the solver from the same store."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Runner
+from test_incremental import PLAN_ROWS, move_a_session, rows
+
+from cxc import store
+from cxc.format.loader import read_file
+from cxc.model import ProgrammeDoc, Source
+from cxc.plan import kept_plan, plan_programme
+from cxc.plan.waitlist import admit_programme
+
+
+def seated_docs(db: Path) -> list[tuple[ProgrammeDoc, dict[tuple[str, str], str]]]:
+    """Each planned programme's seat holders, as planning sees them, and its stored plan."""
+    handle = store.open_store(db)
+    out = []
+    for doc in store.read_programmes(handle, travel=False):
+        if doc.programme.status == "cancelled":
+            continue
+        admission = admit_programme(doc, store.read_admitted(handle, doc.programme.id))
+        seated = replace(doc, registrations=doc.seat_holders(admission.admitted))
+        out.append((seated, store.read_placements(handle, doc.programme.id)))
+    handle.close()
+    return out
+
+
+def with_slots(docs: list[tuple[ProgrammeDoc, dict[tuple[str, str], str]]],
+               ) -> tuple[ProgrammeDoc, dict[tuple[str, str], str]]:
+    """The programme with the most stored placements (it has parallel sessions)."""
+    doc, stored = max(docs, key=lambda pair: len(pair[1]))
+    assert len(stored) > 10
+    return doc, stored
+
+
+def test_every_kept_plan_of_a_data_set_is_what_the_solver_gives(
+        run: Runner, folder: Path, db: Path) -> None:
+    assert run("plan", folder).code == 0
+    docs = seated_docs(db)
+    assert len(docs) >= 4
+
+    for doc, stored in docs:
+        kept = kept_plan(doc, stored)
+        solved = plan_programme(doc, stored)
+        assert kept is not None, doc.programme.id
+        assert kept == solved, doc.programme.id
+        assert kept.placements == solved.placements
+        assert {(p.slot, p.email): p.session for p in kept.placements} == stored
+        assert [(p.slot, p.session, p.email) for p in kept.placements] == rows(
+            db, "SELECT slot, session, email FROM placements WHERE programme = "
+            f"'{doc.programme.id}' ORDER BY slot, session, email")
+
+
+def test_a_plans_placements_are_its_sessions_attendees(run: Runner, folder: Path,
+                                                        db: Path) -> None:
+    assert run("plan", folder).code == 0
+    doc, stored = with_slots(seated_docs(db))
+    plan = plan_programme(doc, stored)
+
+    by_session = {f.session: f.attendees for f in plan.sessions if f.slot is not None}
+    assert sorted((p.slot, p.session, p.email) for p in plan.placements) == [
+        (p.slot, p.session, p.email) for p in plan.placements]
+    assert {s: tuple(p.email for p in plan.placements if p.session == s)
+            for s in by_session} == by_session
+    assert not [p for p in plan.placements if p.session not in by_session]
+
+
+@pytest.mark.parametrize("change", ["someone missing", "an unknown slot", "an unknown session",
+                                    "over capacity", "against a fixed choice"])
+def test_a_stored_plan_that_is_not_the_solvers_is_not_kept(
+        run: Runner, folder: Path, db: Path, change: str) -> None:
+    assert run("plan", folder).code == 0
+    doc, stored = with_slots(seated_docs(db))
+    assert kept_plan(doc, stored) is not None
+    (slot, email), session = sorted(stored.items())[0]
+    others = sorted({s for (sl, _), s in stored.items() if sl == slot} - {session})
+    assert others  # a slot of parallel sessions
+    edited = dict(stored)
+    if change == "someone missing":
+        del edited[slot, email]
+    elif change == "an unknown slot":
+        del edited[slot, email]
+        edited["no-such-slot", email] = session
+    elif change == "an unknown session":
+        edited[slot, email] = "no-such-session"
+    elif change == "over capacity":
+        doc = replace(doc, sessions=tuple(
+            replace(s, capacity=0) if s.id == session else s for s in doc.sessions))
+    else:
+        doc = replace(doc, registrations=tuple(
+            replace(r, sessions=(others[0],)) if r.key == email else r
+            for r in doc.registrations))
+
+    assert kept_plan(doc, edited) is None
+
+
+def test_a_replan_after_an_unrelated_edit_shows_and_stores_what_a_full_replan_does(
+        run: Runner, folder: Path, db: Path, workdir: Path) -> None:
+    """Text with ``--people``, text and JSON of a run keeping every plan but one are those of
+    a run solving every programme again from the same store."""
+    assert run("plan", folder).code == 0
+    move_a_session(sorted(folder.glob("programmes/*/*.yaml"))[-1])
+    full_db = workdir / "full.db"
+    with sqlite3.connect(db) as source, sqlite3.connect(full_db) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    formats = (("--people",), (), ("--format", "json"))
+
+    kept = [run("plan", folder, *extra) for extra in formats]
+    full = []
+    for extra in formats:
+        with sqlite3.connect(full_db) as conn:  # every plan stale: every programme solved
+            conn.execute("UPDATE plans SET data_hash = 'stale'")
+        conn.close()
+        full.append(run("--db", full_db, "plan", folder, *extra, db=None))
+
+    assert [r.code for r in kept] == [r.code for r in full] == [0, 0, 0]
+    for ours, theirs in zip(kept, full, strict=True):
+        assert ours.stdout == theirs.stdout
+    assert "who is in each group" in kept[0].stdout
+    for name, sql in PLAN_ROWS.items():
+        assert rows(db, sql) == rows(full_db, sql), name
+
+
+def placeless(value: Any) -> Any:
+    """``value`` with every place reduced to its line (the store keeps no column or path)."""
+    if isinstance(value, Source):
+        return Source("", value.line)
+    if isinstance(value, ProgrammeDoc):
+        value = replace(value, file="")
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: placeless(getattr(value, f.name))
+                                 for f in fields(value) if f.init})
+    if isinstance(value, tuple):
+        return tuple(placeless(item) for item in value)
+    return value
+
+
+def test_a_programme_read_back_is_the_programme_its_file_defines(
+        run: Runner, folder: Path, db: Path) -> None:
+    """Every field of every session and registration in its place (they are read by position)."""
+    assert run("load", folder).code == 0
+    handle = store.open_store(db)
+    stored = {doc.programme.id: placeless(doc) for doc in store.read_programmes(handle)}
+    handle.close()
+    parsed = [read_file(path) for path in sorted(folder.glob("programmes/*/*.yaml"))]
+
+    assert len(parsed) == len(stored) >= 4
+    for doc in parsed:
+        assert isinstance(doc, ProgrammeDoc)
+        assert stored[doc.programme.id] == placeless(doc)
+    people = [r for doc in parsed for r in doc.registrations]  # fields worth comparing
+    assert any(r.interests and r.organisation and r.sessions for r in people)
+    assert any(s.slot and s.themes for doc in parsed for s in doc.sessions)
