@@ -52,7 +52,7 @@ point, so exact only with the goals solved in stages) is slower than networkx.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from cxc.errors import Finding
@@ -449,51 +449,48 @@ def plan_programme(
 
 
 def kept_plan(
-    doc: ProgrammeDoc, previous: Mapping[tuple[str, str], str]
+    doc: ProgrammeDoc, seating: Mapping[str, Mapping[str, Collection[str]]]
 ) -> ProgrammePlan | None:
-    """The plan :func:`plan_programme` gives when ``previous`` already seats everyone, read
-    off ``previous`` without solving; None when it does not (then solve).
+    """The plan :func:`plan_programme` gives when the stored plan ``seating`` (slot -> session
+    -> the email keys placed there) already seats everyone, read off it without solving; None
+    when it does not (then solve).
 
     Previous placements that place every person of every slot, in one of its sessions, within
     its capacities and fixed choices, are what the solver returns: placing everyone and
     keeping everyone come first in its order (goals a and b), and only one placement keeps
-    everyone. Nobody moves and no slot is infeasible.
+    everyone. Nobody moves and no slot is infeasible. A stored email that is not an email key
+    (cxc stores none) is not matched to anyone here: the solver reads it as a key.
     """
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
     participants = _distinct_participants(doc.registrations)
     slots = slots_of(sessions)
-    held = _held_by_slot(previous, slots)
-    if held is None or sum(map(len, held.values())) != len(slots) * len(participants):
+    if not seating.keys() <= slots.keys():
         return None
-    placed: dict[str, list[str]] = {}
-    keyed = [(p.key, p.sessions) for p in participants]  # the check needs no themes or partners
+    everyone = {p.key for p in participants}
+    choosers = [(p.key, p.sessions) for p in participants if p.sessions]
+    placed: dict[str, Collection[str]] = {}
     for slot, slot_sessions in slots.items():
         ids = [s.id for s in slot_sessions]
-        seated: dict[str, list[str]] = {i: [] for i in ids}
-        of_slot = held[slot]
-        for email, choices in keyed:  # in key order: each session's list comes out sorted
-            session = of_slot.get(email)
-            if session is None or session not in (allowed(choices, ids) if choices else seated):
-                return None
-            seated[session].append(email)
-        if any(over_seats(session_capacity(s, venues), len(seated[s.id])) for s in slot_sessions):
+        held = seating.get(slot, {})
+        if not held.keys() <= set(ids):
             return None
+        seated = {i: held.get(i, ()) for i in ids}
+        if not _seats_each_once(seated.values(), everyone) or any(
+                over_seats(session_capacity(s, venues), len(seated[s.id])) for s in slot_sessions):
+            return None
+        if choosers:
+            members = {i: frozenset(emails) for i, emails in seated.items()}
+            if not all(any(email in members[i] for i in allowed(choices, ids))
+                       for email, choices in choosers):
+                return None
         placed.update(seated)
     return ProgrammePlan(doc.programme.id, (), (), _fills(sessions, participants, placed, venues))
 
 
-def _held_by_slot(previous: Mapping[tuple[str, str], str], slots: Mapping[str, object],
-                  ) -> dict[str, dict[str, str]] | None:
-    """``previous`` as slot -> email key -> session; None when it names a slot not in ``slots``."""
-    key_of = {email: identity_key(email) for email in {e for _, e in previous}}  # once each
-    held: dict[str, dict[str, str]] = {slot: {} for slot in slots}
-    for (slot, email), session in previous.items():
-        of_slot = held.get(slot)
-        if of_slot is None:
-            return None
-        of_slot[key_of[email]] = session
-    return held
+def _seats_each_once(groups: Collection[Collection[str]], everyone: Collection[str]) -> bool:
+    """Whether ``groups`` hold every one of ``everyone`` exactly once, and no one else."""
+    return sum(map(len, groups)) == len(everyone) and set().union(*groups) == everyone
 
 
 def _slot_view(
@@ -524,7 +521,7 @@ def _slot_view(
 def _fills(
     sessions: Iterable[Session],
     participants: Iterable[Registration],
-    placed: Mapping[str, Sequence[str]],
+    placed: Mapping[str, Collection[str]],
     venues: Mapping[str, Venue],
 ) -> tuple[SessionFill, ...]:
     """Every session with who attends it; ``placed``: session -> the emails placed there."""

@@ -167,6 +167,18 @@ def read_placements(db: sqlite_utils.Database,
         "SELECT slot, session, email FROM placements WHERE programme = ?", (programme,))}
 
 
+def read_seating(db: sqlite_utils.Database,
+                 programme: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The stored plan of a programme by slot: slot -> session -> the emails placed there (a
+    row a session: a kept plan is checked a slot at a time, not a person at a time)."""
+    seating: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for slot, session, emails in db.conn.execute(
+            "SELECT slot, session, json_group_array(email) FROM placements WHERE programme = ? "
+            "GROUP BY slot, session", (programme,)):
+        seating[slot][session] = tuple(json.loads(emails))
+    return dict(seating)
+
+
 def save_plan(db: sqlite_utils.Database,
               placements: dict[str, Iterable[tuple[str, str, str]]],
               made_from: Mapping[str, str], keep: Iterable[str] | None = None) -> None:
