@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
+from unicodedata import normalize
 
 import pytest
 from conftest import Runner
@@ -15,9 +16,9 @@ from test_incremental import PLAN_ROWS, move_a_session, rows
 
 from cxc import store
 from cxc.format.loader import read_file
-from cxc.model import ProgrammeDoc, Source
+from cxc.model import ProgrammeDoc, Source, identity_key
 from cxc.plan import kept_plan, plan_programme
-from cxc.plan.waitlist import admit_programme
+from cxc.plan.waitlist import Candidate, admit, admit_programme, room_of
 
 
 Stored = dict[tuple[str, str], str]
@@ -193,3 +194,28 @@ def test_a_programme_read_back_is_the_programme_its_file_defines(
     people = [r for doc in parsed for r in doc.registrations]  # fields worth comparing
     assert any(r.interests and r.organisation and r.sessions for r in people)
     assert any(s.slot and s.themes for doc in parsed for s in doc.sessions)
+
+
+def test_an_ascii_email_key_is_the_unicode_definitions() -> None:
+    """ASCII text is keyed by lower-casing it: the same as NFC and case-folding it."""
+    ascii_text = [chr(a) + chr(b) for a in range(128) for b in range(128)]
+    for text in [*ascii_text, " Ana.Lopez@Example.ORG\t", ""]:
+        assert identity_key(text) == normalize("NFC", normalize("NFC", text.strip()).casefold())
+    assert identity_key("STRASSE@x.de") == identity_key("Straße@x.de")
+
+
+def test_admitting_from_no_waitlist_is_admitting_no_one(run: Runner, folder: Path,
+                                                         db: Path) -> None:
+    path = sorted(folder.glob("programmes/*/*.yaml"))[0]
+    head, people = path.read_text(encoding="utf-8").split("\nparticipants:\n")
+    path.write_text(head + "\nparticipants:\n" + people.replace(
+        "\n  name: ", "\n  status: waitlisted\n  name: ", 2), encoding="utf-8")
+    assert run("load", folder).code == 0
+    handle = store.open_store(db)
+    docs = list(store.read_programmes(handle, travel=False))
+    handle.close()
+    waitlisted = [d for d in docs if any(r.status == "waitlisted" for r in d.registrations)]
+    assert len(waitlisted) == 1 and len(docs) > 1
+    for doc in docs:
+        people = [Candidate(p.key, p.partner, p.status, p.sessions) for p in doc.registrations]
+        assert admit_programme(doc) == admit(people, room_of(doc))
