@@ -20,7 +20,6 @@ from cxc.model import ProgrammeDoc, Source, identity_key
 from cxc.plan import kept_plan, plan_programme
 from cxc.plan.waitlist import Candidate, admit, admit_programme, room_of
 
-
 Stored = dict[tuple[str, str], str]
 
 
