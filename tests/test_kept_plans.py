@@ -4,6 +4,7 @@ the same sessions, attendees, placements and stored rows, in text (with and with
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
@@ -12,9 +13,12 @@ from unicodedata import normalize
 
 import pytest
 from conftest import Runner
+from rich.console import Console
+from rich.text import Text
 from test_incremental import PLAN_ROWS, move_a_session, rows
 
 from cxc import store
+from cxc.cli import render
 from cxc.format.loader import read_file
 from cxc.model import ProgrammeDoc, Source, identity_key
 from cxc.plan import kept_plan, plan_programme
@@ -218,3 +222,38 @@ def test_admitting_from_no_waitlist_is_admitting_no_one(run: Runner, folder: Pat
     for doc in docs:
         people = [Candidate(p.key, p.partner, p.status, p.sessions) for p in doc.registrations]
         assert admit_programme(doc) == admit(people, room_of(doc))
+
+
+def printed_people(lines: list[tuple[str, str, str]], *, plain: bool) -> str:
+    """What ``cxc plan --people`` prints off a terminal for these lines: by cxc's own path
+    (``plain``), or by printing each line with rich, as a terminal-less console does."""
+    console = Console(file=io.StringIO(), soft_wrap=True, highlight=False, force_terminal=False)
+    if plain:
+        render._print_people(console, lines)
+    else:
+        console.print(Text("\nwho is in each group", style="bold"))
+        for head, tail, style in lines:
+            line = Text(head, style=style if not tail else "")
+            line.append(tail, style=style)
+            console.print(line)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lines", [
+    [("  d1-a, Mon 14 Mar 2022", "", "bold"),
+     ("    09:00-10:30 Visit [one] (2): ", "Ana (barna-bio), Ελένη (tallinn-med)", ""),
+     ("    09:00-10:30 中文会议 and more (0): ", "nobody", "dim")],
+    [("  slot ", "", "bold"), ("    11:00-12:00 a very long title " * 12 + "(1): ",
+                                "Jo  (x) ", "")],
+])
+def test_who_is_in_each_group_is_printed_as_rich_prints_it(
+        lines: list[tuple[str, str, str]]) -> None:
+    assert printed_people(lines, plain=True) == printed_people(lines, plain=False)
+
+
+def test_a_name_with_a_control_character_is_left_to_rich() -> None:
+    lines = [("  s, Mon 14 Mar 2022", "", "bold"), ("    09:00-10:00 T (1): ", "A\rB (p)", "")]
+    console = Console(file=io.StringIO(), soft_wrap=True, highlight=False, force_terminal=False)
+    render._print_people(console, lines)
+    assert "\r" not in console.file.getvalue()  # type: ignore[attr-defined]
+    assert console.file.getvalue() == printed_people(lines, plain=False)  # type: ignore[attr-defined]

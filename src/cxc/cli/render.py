@@ -124,11 +124,12 @@ def plan_json(plans: Sequence[Any], findings: Sequence[Finding]) -> str:
 @dataclass(frozen=True)
 class PlanTable:
     """What showing one programme's plan needs, taken from its data as planning read it: the
-    header, the table's cells (a list a day), and with ``--people`` the programme itself."""
+    header, the table's cells (a list a day), and with ``--people`` who is in each group (the
+    lines of :func:`_people_lines`: the programme itself is not kept)."""
 
     programme: Any
     days: list[list[tuple[tuple[str, ...], bool]]]
-    doc: Any = None
+    people: list[tuple[str, str, str]] | None = None
 
 
 def plan_table(doc: Any, plan: Any, *, people: bool = False) -> PlanTable:
@@ -157,7 +158,7 @@ def plan_table(doc: Any, plan: Any, *, people: bool = False) -> PlanTable:
             else _mix(map(partner_of.get, fill.attendees, repeat("?"))),
         ), fill.capacity is not None and count > fill.capacity))
         day = this_day
-    return PlanTable(doc.programme, days, doc if people else None)
+    return PlanTable(doc.programme, days, _people_lines(doc, plan) if people else None)
 
 
 @lru_cache(maxsize=1 << 12)
@@ -222,8 +223,8 @@ def print_plan(console: Any, table_of: Callable[[str], PlanTable | None], plans:
             to = move.to_session or "nowhere (no seat left)"
             console.print(f"  moved: {escape(move.email)} in {escape(move.slot)}: "
                           f"{escape(move.from_session)} -> {escape(to)}")
-        if people and shown.doc is not None:
-            _print_people(console, shown.doc, plan)
+        if people and shown.people:
+            _print_people(console, shown.people)
 
 
 PLAN_COLUMNS = ("day", "time", "slot", "session", "venue", "fill", "mix")
@@ -278,31 +279,46 @@ def _print_unwrapped(console: Any, table: Any) -> None:
         console.print(line)
 
 
-def _print_people(console: Any, doc: Any, plan: Any) -> None:
+def _print_people(console: Any, lines: Sequence[tuple[str, str, str]]) -> None:
     """Who is in each parallel group: a line a session, by slot, names sorted."""
     from rich.text import Text
 
+    if not console.is_terminal and all(head.isprintable() and tail.isprintable()
+                                       for head, tail, _ in lines):
+        # the lines rich prints off a terminal, without its rendering (most of --people's time)
+        console.file.write("\nwho is in each group\n"
+                           + "".join(head + tail + "\n" for head, tail, _ in lines))
+        return
+    console.print(Text("\nwho is in each group", style="bold"))
+    for head, tail, style in lines:
+        line = Text(head, style=style if not tail else "")
+        if tail:
+            line.append(tail, style=style)
+        console.print(line)
+
+
+def _people_lines(doc: Any, plan: Any) -> list[tuple[str, str, str]]:
+    """The lines of :func:`_print_people` after its heading, each as (text, its end, the end's
+    style): a slot's line is all bold text; a session's ends in its names, or a dim nobody."""
     sessions = {s.id: s for s in doc.sessions}
     person = {r.key: r for r in doc.registrations}
     by_slot: dict[str, list[Any]] = defaultdict(list)
     for fill in plan.sessions:
         if fill.slot is not None:
             by_slot[fill.slot].append(fill)
-    if not by_slot:
-        return
-    console.print(Text("\nwho is in each group", style="bold"))
+    lines = []
     for slot, fills in by_slot.items():
         first = sessions[fills[0].session]
-        console.print(Text(f"  {slot}, {first.start.wall:%a %d %b %Y}", style="bold"))
+        lines.append((f"  {slot}, {first.start.wall:%a %d %b %Y}", "", "bold"))
         for fill in fills:
             session = sessions[fill.session]
             names = sorted(
                 (f"{person[e].name} ({person[e].partner})" if e in person else e
                  for e in fill.attendees), key=str.casefold)
-            line = Text(f"    {session.start.wall:%H:%M}-{session.end.wall:%H:%M} "
-                        f"{session.title} ({len(fill.attendees)}): ")
-            line.append(", ".join(names) if names else "nobody", style="" if names else "dim")
-            console.print(line)
+            lines.append((f"    {session.start.wall:%H:%M}-{session.end.wall:%H:%M} "
+                          f"{session.title} ({len(fill.attendees)}): ",
+                          ", ".join(names) if names else "nobody", "" if names else "dim"))
+    return lines
 
 
 def _mix(partners: Iterable[str]) -> str:
