@@ -22,6 +22,8 @@ from cxc.errors import plural
 def identity_key(text: str) -> str:
     """How people (by email) and organisations (by name) are told apart: surrounding
     white space ignored, Unicode NFC, case-folded (``Straße`` and ``STRASSE`` are one)."""
+    if text.isascii():  # ASCII is NFC already, and case-folds as it lower-cases
+        return text.strip().lower()
     return normalize("NFC", normalize("NFC", text.strip()).casefold())
 
 
@@ -261,8 +263,8 @@ class Registration:
     source: Source = NOWHERE
     status: RegistrationStatus = "registered"
 
-    @property
-    def key(self) -> str:
+    @cached_property
+    def key(self) -> str:  # asked for by every step of planning and showing a plan: once each
         return identity_key(self.email)
 
 

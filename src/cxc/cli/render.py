@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from cxc.errors import EXIT_FINDINGS, EXIT_OK, Finding, plural
@@ -121,11 +124,12 @@ def plan_json(plans: Sequence[Any], findings: Sequence[Finding]) -> str:
 @dataclass(frozen=True)
 class PlanTable:
     """What showing one programme's plan needs, taken from its data as planning read it: the
-    header, the table's cells (a list a day), and with ``--people`` the programme itself."""
+    header, the table's cells (a list a day), and with ``--people`` who is in each group (the
+    lines of :func:`_people_lines`: the programme itself is not kept)."""
 
     programme: Any
     days: list[list[tuple[tuple[str, ...], bool]]]
-    doc: Any = None
+    people: list[tuple[str, str, str]] | None = None
 
 
 def plan_table(doc: Any, plan: Any, *, people: bool = False) -> PlanTable:
@@ -138,23 +142,34 @@ def plan_table(doc: Any, plan: Any, *, people: bool = False) -> PlanTable:
     day = None
     for fill in plan.sessions:
         session = sessions[fill.session]
-        this_day = f"{session.start.wall:%a %d %b %Y}"
+        this_day = _day_label(session.start.wall)
         if this_day != day:
             days.append([])
         seats = "∞" if fill.capacity is None else str(fill.capacity)
         count = len(fill.attendees)
         days[-1].append(((
             this_day if this_day != day else "",
-            f"{session.start.wall:%H:%M}-{session.end.wall:%H:%M}",
+            _times_label(session.start.wall, session.end.wall),
             fill.slot or "",
             session.title,
             venues.get(session.venue or "", session.venue or ""),
             f"{count}/{seats}",
             "everyone" if fill.slot is None
-            else _mix(partner_of.get(e, "?") for e in fill.attendees),
+            else _mix(map(partner_of.get, fill.attendees, repeat("?"))),
         ), fill.capacity is not None and count > fill.capacity))
         day = this_day
-    return PlanTable(doc.programme, days, doc if people else None)
+    return PlanTable(doc.programme, days, _people_lines(doc, plan) if people else None)
+
+
+@lru_cache(maxsize=1 << 12)
+def _day_label(wall: datetime) -> str:
+    """A day as the plan table heads it; the sessions of a day share it (and a slot its times)."""
+    return f"{wall:%a %d %b %Y}"
+
+
+@lru_cache(maxsize=1 << 12)
+def _times_label(start: datetime, end: datetime) -> str:
+    return f"{start:%H:%M}-{end:%H:%M}"
 
 
 def print_plan(console: Any, table_of: Callable[[str], PlanTable | None], plans: Sequence[Any],
@@ -208,8 +223,8 @@ def print_plan(console: Any, table_of: Callable[[str], PlanTable | None], plans:
             to = move.to_session or "nowhere (no seat left)"
             console.print(f"  moved: {escape(move.email)} in {escape(move.slot)}: "
                           f"{escape(move.from_session)} -> {escape(to)}")
-        if people and shown.doc is not None:
-            _print_people(console, shown.doc, plan)
+        if people and shown.people:
+            _print_people(console, shown.people)
 
 
 PLAN_COLUMNS = ("day", "time", "slot", "session", "venue", "fill", "mix")
@@ -221,16 +236,20 @@ def _print_plain(console: Any, columns: Sequence[str],
     these cells, without rich's measuring (most of a plan's time at a thousand programmes).
     False, printing nothing, for a cell with a line break or control character: rich lays
     those out itself."""
-    from rich.cells import cell_len
-
     rows = [cells for section in sections for cells, _ in section]
     if any(not cell.isprintable() for cells in rows for cell in cells):
         return False
-    widths = [max([cell_len(column), *(cell_len(cells[i]) for cells in rows)])
-              for i, column in enumerate(columns)]
+    from rich.cells import cell_len
+
+    # rich gives a printable ASCII character one column
+    measured = [[len(cell) if cell.isascii() else cell_len(cell) for cell in cells]
+                for cells in [columns, *rows]]
+    widths = [max(column) for column in zip(*measured, strict=True)]
+    lengths = iter(measured)  # in the order the lines are made: the header, then the rows
 
     def line(cells: Sequence[str], bar: str) -> str:
-        padded = (cell + " " * (w - cell_len(cell)) for cell, w in zip(cells, widths, strict=True))
+        padded = (cell + " " * (w - n)
+                  for cell, n, w in zip(cells, next(lengths), widths, strict=True))
         return f" {bar} ".join(padded).rstrip()
 
     def rule(fill: str, cross: str) -> str:
@@ -260,35 +279,48 @@ def _print_unwrapped(console: Any, table: Any) -> None:
         console.print(line)
 
 
-def _print_people(console: Any, doc: Any, plan: Any) -> None:
+def _print_people(console: Any, lines: Sequence[tuple[str, str, str]]) -> None:
     """Who is in each parallel group: a line a session, by slot, names sorted."""
     from rich.text import Text
 
+    if not console.is_terminal and all(head.isprintable() and tail.isprintable()
+                                       for head, tail, _ in lines):
+        # the lines rich prints off a terminal, without its rendering (most of --people's time)
+        console.file.write("\nwho is in each group\n"
+                           + "".join(head + tail + "\n" for head, tail, _ in lines))
+        return
+    console.print(Text("\nwho is in each group", style="bold"))
+    for head, tail, style in lines:
+        line = Text(head, style=style if not tail else "")
+        if tail:
+            line.append(tail, style=style)
+        console.print(line)
+
+
+def _people_lines(doc: Any, plan: Any) -> list[tuple[str, str, str]]:
+    """The lines of :func:`_print_people` after its heading, each as (text, its end, the end's
+    style): a slot's line is all bold text; a session's ends in its names, or a dim nobody."""
     sessions = {s.id: s for s in doc.sessions}
     person = {r.key: r for r in doc.registrations}
     by_slot: dict[str, list[Any]] = defaultdict(list)
     for fill in plan.sessions:
         if fill.slot is not None:
             by_slot[fill.slot].append(fill)
-    if not by_slot:
-        return
-    console.print(Text("\nwho is in each group", style="bold"))
+    lines = []
     for slot, fills in by_slot.items():
         first = sessions[fills[0].session]
-        console.print(Text(f"  {slot}, {first.start.wall:%a %d %b %Y}", style="bold"))
+        lines.append((f"  {slot}, {first.start.wall:%a %d %b %Y}", "", "bold"))
         for fill in fills:
             session = sessions[fill.session]
             names = sorted(
                 (f"{person[e].name} ({person[e].partner})" if e in person else e
                  for e in fill.attendees), key=str.casefold)
-            line = Text(f"    {session.start.wall:%H:%M}-{session.end.wall:%H:%M} "
-                        f"{session.title} ({len(fill.attendees)}): ")
-            line.append(", ".join(names) if names else "nobody", style="" if names else "dim")
-            console.print(line)
+            lines.append((f"    {session.start.wall:%H:%M}-{session.end.wall:%H:%M} "
+                          f"{session.title} ({len(fill.attendees)}): ",
+                          ", ".join(names) if names else "nobody", "" if names else "dim"))
+    return lines
 
 
-def _mix(partners: Any) -> str:
-    counted: dict[str, int] = defaultdict(int)
-    for partner in partners:
-        counted[partner] += 1
+def _mix(partners: Iterable[str]) -> str:
+    counted = Counter(partners)
     return " · ".join(f"{name} {n}" for name, n in sorted(counted.items(), key=lambda x: (-x[1], x[0])))

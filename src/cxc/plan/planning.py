@@ -69,7 +69,6 @@ def plan_store(db: sqlite_utils.Database, progress: Progress = no_progress,
         # Planning never looks at travel legs or stays: they are not read.
         for doc in store.read_programmes(db, files.values(), travel=False):
             pid = doc.programme.id
-            previous = store.read_placements(db, pid)
             planned: ProgrammePlan | None = None
             if pid in current:
                 earlier = store.read_admitted(db, pid)
@@ -77,10 +76,10 @@ def plan_store(db: sqlite_utils.Database, progress: Progress = no_progress,
                 if set(admission.admitted) == earlier:
                     planned = kept_plan(
                         replace(doc, registrations=doc.seat_holders(admission.admitted)),
-                        previous)
+                        store.read_seating(db, pid))
             if planned is None:
                 seated = replace(doc, registrations=doc.seat_holders(admissions[pid].admitted))
-                planned = plan_programme(seated, previous)
+                planned = plan_programme(seated, store.read_placements(db, pid))
                 solved.append(planned)
                 made_from[pid] = hashes[doc.file]
             plans.append(replace(planned, admitted=admissions[pid].admitted,

@@ -52,7 +52,7 @@ point, so exact only with the goals solved in stages) is slower than networkx.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from cxc.errors import Finding
@@ -119,8 +119,6 @@ class ProgrammePlan:
     """The plan of one programme."""
 
     programme: str
-    placements: tuple[Placement, ...]
-    """Sorted by slot, session, email; plenary sessions are not listed (everyone attends)."""
     moved: tuple[Move, ...]
     """Sorted by slot, email; empty without a previous plan."""
     findings: tuple[Finding, ...]
@@ -131,6 +129,15 @@ class ProgrammePlan:
     """Waitlisted people admitted, by this plan or an earlier one (email keys, file order)."""
     waiting: tuple[str, ...] = ()
     """Waitlisted people still waiting (email keys, file order)."""
+
+    @property
+    def placements(self) -> tuple[Placement, ...]:
+        """Who sits in which session of each slot (read off :attr:`sessions`), sorted by slot,
+        session, email; plenary sessions are not listed (everyone attends)."""
+        return tuple(sorted(
+            (Placement(self.programme, fill.slot, fill.session, email)
+             for fill in self.sessions if fill.slot is not None for email in fill.attendees),
+            key=lambda p: (p.slot, p.session, p.email)))
 
 
 @dataclass(frozen=True)
@@ -423,60 +430,67 @@ def plan_programme(
     participants = _distinct_participants(doc.registrations)
     before = {(slot, identity_key(email)): s for (slot, email), s in (previous or {}).items()}
 
-    placements: list[Placement] = []
+    placed: dict[str, list[str]] = defaultdict(list)
     moves: list[Move] = []
     findings: list[Finding] = []
     for slot, slot_sessions in sorted(slots_of(sessions).items()):
         options, people = _slot_view(slot, slot_sessions, participants, venues, before)
         result = solve_slot(options, people)
-        placements.extend(Placement(programme, slot, s, email) for email, s in result.seats)
+        for email, session in result.seats:
+            placed[session].append(email)
         moves.extend(_moves(programme, slot, people, dict(result.seats)))
         finding = _infeasible(doc, slot, slot_sessions, options, people, result)
         if finding is not None:
             findings.append(finding)
 
-    placements.sort(key=lambda p: (p.slot, p.session, p.email))
     moves.sort(key=lambda m: (m.slot, m.email))
-    fills = _fills(sessions, participants, placements, venues)
-    return ProgrammePlan(programme, tuple(placements), tuple(moves), tuple(findings), fills)
+    fills = _fills(sessions, participants, placed, venues)
+    return ProgrammePlan(programme, tuple(moves), tuple(findings), fills)
 
 
 def kept_plan(
-    doc: ProgrammeDoc, previous: Mapping[tuple[str, str], str]
+    doc: ProgrammeDoc, seating: Mapping[str, Mapping[str, Collection[str]]]
 ) -> ProgrammePlan | None:
-    """The plan :func:`plan_programme` gives when ``previous`` already seats everyone, read
-    off ``previous`` without solving; None when it does not (then solve).
+    """The plan :func:`plan_programme` gives when the stored plan ``seating`` (slot -> session
+    -> the email keys placed there) already seats everyone, read off it without solving; None
+    when it does not (then solve).
 
     Previous placements that place every person of every slot, in one of its sessions, within
     its capacities and fixed choices, are what the solver returns: placing everyone and
     keeping everyone come first in its order (goals a and b), and only one placement keeps
-    everyone. Nobody moves and no slot is infeasible.
+    everyone. Nobody moves and no slot is infeasible. A stored email that is not an email key
+    (cxc stores none) is not matched to anyone here: the solver reads it as a key.
     """
-    programme = doc.programme.id
     venues = {v.id: v for v in doc.venues}
     sessions = _distinct_sessions(doc.sessions)
     participants = _distinct_participants(doc.registrations)
-    key_of = {email: identity_key(email) for email in {e for _, e in previous}}  # once each
-    before = {(slot, key_of[email]): s for (slot, email), s in previous.items()}
     slots = slots_of(sessions)
-    if len(before) != len(slots) * len(participants):
+    if not seating.keys() <= slots.keys():
         return None
-    placements: list[Placement] = []
-    keyed = [(p.key, p.sessions) for p in participants]  # the check needs no themes or partners
+    everyone = {p.key for p in participants}
+    choosers = [(p.key, p.sessions) for p in participants if p.sessions]
+    placed: dict[str, Collection[str]] = {}
     for slot, slot_sessions in slots.items():
         ids = [s.id for s in slot_sessions]
-        seats = dict.fromkeys(ids, 0)
-        for email, choices in keyed:
-            held = before.get((slot, email))
-            if held is None or held not in (allowed(choices, ids) if choices else seats):
-                return None
-            seats[held] += 1
-            placements.append(Placement(programme, slot, held, email))
-        if any(over_seats(session_capacity(s, venues), seats[s.id]) for s in slot_sessions):
+        held = seating.get(slot, {})
+        if not held.keys() <= set(ids):
             return None
-    placements.sort(key=lambda p: (p.slot, p.session, p.email))
-    fills = _fills(sessions, participants, placements, venues)
-    return ProgrammePlan(programme, tuple(placements), (), (), fills)
+        seated = {i: held.get(i, ()) for i in ids}
+        if not _seats_each_once(seated.values(), everyone) or any(
+                over_seats(session_capacity(s, venues), len(seated[s.id])) for s in slot_sessions):
+            return None
+        if choosers:
+            members = {i: frozenset(emails) for i, emails in seated.items()}
+            if not all(any(email in members[i] for i in allowed(choices, ids))
+                       for email, choices in choosers):
+                return None
+        placed.update(seated)
+    return ProgrammePlan(doc.programme.id, (), (), _fills(sessions, participants, placed, venues))
+
+
+def _seats_each_once(groups: Collection[Collection[str]], everyone: Collection[str]) -> bool:
+    """Whether ``groups`` hold every one of ``everyone`` exactly once, and no one else."""
+    return sum(map(len, groups)) == len(everyone) and set().union(*groups) == everyone
 
 
 def _slot_view(
@@ -507,19 +521,17 @@ def _slot_view(
 def _fills(
     sessions: Iterable[Session],
     participants: Iterable[Registration],
-    placements: Iterable[Placement],
+    placed: Mapping[str, Collection[str]],
     venues: Mapping[str, Venue],
 ) -> tuple[SessionFill, ...]:
+    """Every session with who attends it; ``placed``: session -> the emails placed there."""
     everyone = tuple(sorted(p.key for p in participants))
-    placed: dict[str, list[str]] = defaultdict(list)
-    for placement in placements:
-        placed[placement.session].append(placement.email)
     return tuple(
         SessionFill(
             s.id,
             s.slot,
             session_capacity(s, venues),
-            everyone if s.plenary else tuple(sorted(placed[s.id])),
+            everyone if s.plenary else tuple(sorted(placed.get(s.id, ()))),
         )
         for s in sorted(sessions, key=lambda s: (s.start.wall, s.end.wall, s.id))
     )

@@ -102,6 +102,8 @@ def room_of(doc: m.ProgrammeDoc) -> Room:
 
 def admit_programme(doc: m.ProgrammeDoc, earlier: Iterable[str] = ()) -> Admission:
     """:func:`admit` over a programme's participants (forgotten people take no part)."""
+    if not any(p.status == "waitlisted" for p in doc.registrations):
+        return Admission((), ())  # no one to admit: most programmes, at every plan
     people = [Candidate(p.key, p.partner, p.status, p.sessions)
               for p in doc.registrations if not m.is_pseudonym(p.key)]
     return admit(people, room_of(doc), earlier)

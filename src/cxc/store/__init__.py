@@ -38,6 +38,7 @@ from cxc.store.read import (
     read_partnership,
     read_placements,
     read_programmes,
+    read_seating,
     save_admissions,
     save_plan,
 )
@@ -55,6 +56,6 @@ __all__ = [
     "FileOnDisk", "FilesChanged", "ForgetSummary", "require_as_loaded", "LoadSummary", "changed_on_disk", "loaded_files_note", "PersonFile", "PlanState", "data_hash", "db_path",
     "file_key", "file_location", "forget", "load", "load_into", "open_store", "person_token",
     "plan_states", "programme_files", "pseudonym", "read_admitted", "read_partners", "read_partnership",
-    "read_placements", "read_programmes", "read_snapshot", "save_admissions", "save_plan", "store_root",
+    "read_placements", "read_programmes", "read_seating", "read_snapshot", "save_admissions", "save_plan", "store_root",
     "store_name", "store_secret", "write_transaction",
 ]

@@ -23,7 +23,9 @@ def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
+@lru_cache(maxsize=1 << 16)
 def _local(wall: str, zone: str, utc: str) -> m.LocalTime:
+    """A stored time: the parallel sessions of a slot share theirs, so each is parsed once."""
     return m.LocalTime.known(datetime.fromisoformat(wall), zone, datetime.fromisoformat(utc))
 
 
@@ -107,20 +109,31 @@ def _read_programme(conn: sqlite3.Connection, file: str, display: str,
                       (v["lat"], v["lon"]) if v["lat"] is not None else None, at(v["line"]))
               for v in _rows(conn, "SELECT * FROM venues WHERE file = ? ORDER BY rowid", file)),
         tuple(m.Session(
-            s["id"], s["programme"], s["title"], s["kind"], s["venue"],
-            _local(s["start_local"], s["start_tz"], s["start_utc"]),
-            _local(s["end_local"], s["end_tz"], s["end_utc"]),
-            s["slot"], s["capacity"], _strings(s["themes"]),
-            _strings(s["organisations"]), s["description"], s["url"], at(s["line"]))
-            for s in _rows(conn, "SELECT * FROM sessions WHERE file = ? ORDER BY rowid", file)),
+            sid, programme, title, kind, venue, _local(start, start_tz, start_utc),
+            _local(end, end_tz, end_utc), slot, capacity, _strings(themes),
+            _strings(organisations), description, url, at(line))
+            for (sid, programme, title, kind, venue, start, start_tz, start_utc, end, end_tz,
+                 end_utc, slot, capacity, themes, organisations, description, url, line)
+            in conn.execute(_SESSION_ROWS, (file,))),
         tuple(m.Registration(
-            r["programme"], r["email_as_written"], r["name"], r["partner"], r["organisation"],
-            r["org_type"], r["country"], _strings(r["interests"]),
-            _strings(r["sessions"]), bool(r["attended"]), tuple(legs[r["position"]]),
-            stays.get(r["position"]), at(r["line"]), r["status"])
-            for r in _rows(conn, "SELECT * FROM registrations WHERE file = ? ORDER BY position",
-                           file)),
+            programme, email, name, partner, organisation, org_type, country,
+            _strings(interests), _strings(sessions), bool(attended),
+            tuple(legs.get(position, ())), stays.get(position), at(line), status)
+            for (programme, email, name, partner, organisation, org_type, country, interests,
+                 sessions, attended, position, line, status)
+            in conn.execute(_REGISTRATION_ROWS, (file,))),
     )
+
+
+# Positional, in the order of the model's fields: a thousand programmes hold 50,000 rows.
+_SESSION_ROWS = (
+    "SELECT id, programme, title, kind, venue, start_local, start_tz, start_utc, end_local, "
+    "end_tz, end_utc, slot, capacity, themes, organisations, description, url, line "
+    "FROM sessions WHERE file = ? ORDER BY rowid")
+_REGISTRATION_ROWS = (
+    "SELECT programme, email_as_written, name, partner, organisation, org_type, country, "
+    "interests, sessions, attended, position, line, status "
+    "FROM registrations WHERE file = ? ORDER BY position")
 
 
 def read_partners(db: sqlite_utils.Database) -> dict[str, m.Partner]:
@@ -152,6 +165,18 @@ def read_placements(db: sqlite_utils.Database,
     """The stored plan of a programme: (slot, email) -> session."""
     return {(slot, email): session for slot, session, email in db.conn.execute(
         "SELECT slot, session, email FROM placements WHERE programme = ?", (programme,))}
+
+
+def read_seating(db: sqlite_utils.Database,
+                 programme: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The stored plan of a programme by slot: slot -> session -> the emails placed there (a
+    row a session: a kept plan is checked a slot at a time, not a person at a time)."""
+    seating: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for slot, session, emails in db.conn.execute(
+            "SELECT slot, session, json_group_array(email) FROM placements WHERE programme = ? "
+            "GROUP BY slot, session", (programme,)):
+        seating[slot][session] = tuple(json.loads(emails))
+    return dict(seating)
 
 
 def save_plan(db: sqlite_utils.Database,
