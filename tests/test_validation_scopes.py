@@ -328,3 +328,26 @@ def test_a_waitlisted_registration_naming_another_programme_is_seen_when_that_on
             store.conn.close()
         assert over  # one seat holder more than the capacity
         _check(db)
+
+
+def test_the_rows_of_a_file_the_store_no_longer_lists_are_checked_as_by_a_full_run(
+        damaged: Path) -> None:
+    """The sqlite3 shell writes with foreign keys off: a file's row deleted there leaves its
+    programme's rows behind, which a full run checks; so does a run on the files not kept."""
+    with _copy(damaged) as (db, _):
+        _check(db)
+        conn = sqlite3.connect(db, isolation_level=None)  # foreign keys off, as in the shell
+        gone = conn.execute("SELECT file FROM programmes WHERE status != 'cancelled' "
+                            "ORDER BY file LIMIT 1").fetchone()[0]
+        conn.execute("DELETE FROM files WHERE path = ?", (gone,))
+        assert conn.execute("SELECT count(*) FROM registrations WHERE file = ?",
+                            (gone,)).fetchone()[0]
+        conn.close()
+        store = open_store(db)
+        try:
+            with read_snapshot(store.conn):
+                orphans = [f for f in validate(store.conn) if f.file == gone]
+        finally:
+            store.conn.close()
+        assert orphans  # shown at its path
+        _check(db)

@@ -17,7 +17,7 @@ take the first, as the plan and the calendars do.
 
 Most rules find what is wrong in a file from that file's rows alone (``Rule.per_file``): their
 findings are kept per file (:func:`validate_files`), and after one programme changed they run
-for that file only, in the same queries limited to it; the rules that read across files run
+for that file only, in the same queries leaving the other files' rows out; the rules that read across files run
 on the whole store.
 """
 
@@ -62,8 +62,8 @@ class Rule:
     its display name, its programme's admissions and the partnership's rows (what the store's
     triggers forget that file's kept findings for, see
     :data:`~cxc.store.schema.VALIDATION_INPUTS`), and reports it at that file (the
-    partnership's findings at the partnership file). On a snapshot limited to some files it
-    yields those files' findings only."""
+    partnership's findings at the partnership file). On a snapshot that leaves out some
+    files' rows (``Snapshot(conn, kept=...)``) it yields the other files' findings only."""
     why: str
     """Why it is per file, or not, in one line."""
     across: Check | None = None
@@ -154,7 +154,7 @@ FROM registrations r
 JOIN programmes p ON p.file = r.file
 WHERE r.status = 'waitlisted'
   AND r.programme != p.id
-  AND (:files IS NULL OR r.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR r.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 """Files with a waitlisted registration that names another programme than its file's: whether
 it holds a seat reads that programme's admissions, which the triggers forget that programme's
@@ -189,8 +189,8 @@ def validate_files(conn: sqlite3.Connection, kept: Mapping[str, list[Finding]],
     whole = Snapshot(conn)
     reused = {path: kept[path] for path in whole.paths if path in kept and path}
     todo = [path for path in whole.paths if path not in reused]
-    scoped = whole if not reused else Snapshot(conn, todo)
-    computed = [f for rule in RULES for f in rule.in_files(scoped)] if todo else []
+    scoped = whole if not reused else Snapshot(conn, kept=reused)
+    computed = [f for rule in RULES for f in rule.in_files(scoped)]
     across = [f for rule in RULES for f in rule.across_files(whole)]
     findings = in_order([*(f for found in reused.values() for f in found), *computed, *across])
     return findings, _by_file(scoped, todo, computed)

@@ -21,9 +21,9 @@ LIMIT 1
 PARTNERSHIP_PERIOD_IN_FILES = f"""
 SELECT start, "end", file, line
 FROM ({PARTNERSHIP_PERIOD})
-WHERE (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
-"""The partnership's period if its file is one of ``:files`` (its finding is that file's)."""
+"""The partnership's period unless its file is one of ``:kept`` (its finding is that file's)."""
 
 PROGRAMMES_OUTSIDE_PERIOD = """
 SELECT id AS programme, start, "end", file, line
@@ -31,39 +31,39 @@ FROM active_programmes
 WHERE ("end" < start
        OR start < :first
        OR "end" > :last)
-  AND (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 STORED_DAYS_AND_ZONES = """
 SELECT DISTINCT substr(start_local, 1, 10) AS day, start_tz AS zone FROM sessions
-WHERE (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT DISTINCT substr(end_local, 1, 10), end_tz FROM sessions
-WHERE (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT DISTINCT substr(depart_local, 1, 10), depart_tz FROM travel_legs
-WHERE (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT DISTINCT substr(arrive_local, 1, 10), arrive_tz FROM travel_legs
-WHERE (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 TIMES_ON_DAYS = """
 SELECT start_local AS wall, start_tz AS zone FROM sessions
 WHERE substr(start_local, 1, 10) || ' ' || start_tz IN (SELECT value FROM json_each(:days))
-  AND (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT end_local, end_tz FROM sessions
 WHERE substr(end_local, 1, 10) || ' ' || end_tz IN (SELECT value FROM json_each(:days))
-  AND (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT depart_local, depart_tz FROM travel_legs
 WHERE substr(depart_local, 1, 10) || ' ' || depart_tz IN (SELECT value FROM json_each(:days))
-  AND (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT arrive_local, arrive_tz FROM travel_legs
 WHERE substr(arrive_local, 1, 10) || ' ' || arrive_tz IN (SELECT value FROM json_each(:days))
-  AND (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 """Every stored (wall time, zone) on one of ``:days`` (a JSON list of ``YYYY-MM-DD zone``)."""
 
@@ -84,7 +84,7 @@ FROM (SELECT p.id AS programme, s.id AS session,
              p.start AS programme_start, p."end" AS programme_end, s.file, s.line
       FROM sessions s
       JOIN active_programmes p ON p.file = s.file
-      WHERE (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files))))
+      WHERE (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept))))
 WHERE NOT ordered
    OR outside
    OR starts_in_gap
@@ -103,7 +103,7 @@ JOIN active_programmes p ON p.file = l.file
 WHERE (l.arrive_utc < l.depart_utc
        OR l.depart_local || ' ' || l.depart_tz IN (SELECT value FROM json_each(:gaps))
        OR l.arrive_local || ' ' || l.arrive_tz IN (SELECT value FROM json_each(:gaps)))
-  AND (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 STAYS_OUT_BEFORE_IN = """
@@ -112,7 +112,7 @@ FROM stays y                            -- first (CROSS JOIN): only the stays th
 CROSS JOIN seat_holders r ON r.file = y.file AND r.position = y.registration
 JOIN active_programmes p ON p.file = y.file
 WHERE y.check_out < y.check_in
-  AND (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 FIXED_CHOICES = """
@@ -120,7 +120,7 @@ SELECT p.id AS programme, r.email_as_written AS email, r.file, r.line, r.session
 FROM seat_holders r
 JOIN active_programmes p ON p.file = r.file
 WHERE r.sessions != '[]'
-  AND (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 OVERLAPPING_PROGRAMMES = """

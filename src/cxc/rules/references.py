@@ -16,14 +16,14 @@ ACTIVITIES_OF_UNKNOWN_PARTNERS = """
 SELECT title, partner, file, line
 FROM partnership_activities
 WHERE partner NOT IN (SELECT id FROM partnership_partners)
-  AND (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 HOSTS_NOT_PARTNERS = """
 SELECT id AS programme, host, file, line
 FROM active_programmes
 WHERE host NOT IN (SELECT id FROM partnership_partners)
-  AND (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 QUOTAS_OF_NON_PARTNERS = """
@@ -31,7 +31,7 @@ SELECT p.id AS programme, q.partner, q.file, q.line
 FROM quotas q
 JOIN active_programmes p ON p.file = q.file
 WHERE q.partner NOT IN (SELECT id FROM partnership_partners)
-  AND (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 SESSIONS_AT_UNDEFINED_VENUES = """
@@ -39,7 +39,7 @@ SELECT p.id AS programme, s.id AS session, s.venue, s.file, s.line
 FROM sessions s
 JOIN active_programmes p ON p.file = s.file
 WHERE s.venue IS NOT NULL
-  AND (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
   AND NOT EXISTS (SELECT 1 FROM venues v WHERE v.file = s.file AND v.id = s.venue)
 """
 
@@ -54,7 +54,7 @@ SELECT p.id AS programme, r.email_as_written AS email, r.partner, r.file, r.line
 FROM registrations r
 JOIN active_programmes p ON p.file = r.file
 WHERE r.partner NOT IN (SELECT id FROM partnership_partners)
-  AND (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 UNDEFINED_FIXED_CHOICES = """
@@ -63,7 +63,7 @@ FROM registrations r
 JOIN active_programmes p ON p.file = r.file,
      json_each(r.sessions) j
 WHERE r.sessions != '[]'
-  AND (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
   AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.file = r.file AND s.id = j.value)
 """
 

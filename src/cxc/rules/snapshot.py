@@ -4,10 +4,11 @@ The queries are written in the vocabulary of the schema's views (``active_progra
 ``partnership_partners``, ``session_seats``, ``visitors``, ``repeated_ids``; see
 :data:`cxc.store.schema.RULE_VIEWS`), with named parameters only.
 
-A snapshot may be limited to some files (``:files``, a JSON list of paths, NULL for the whole
-store): the queries of the rules that read one file at a time keep only those files' rows, by
-``(:files IS NULL OR x.file IN (SELECT value FROM json_each(:files)))``, so that the run on the
-whole store is the same query with no restriction.
+A snapshot may leave out the files whose findings are kept (``:kept``, a JSON list of paths,
+NULL for none): the queries of the rules that read one file at a time skip those files' rows,
+by ``(:kept IS NULL OR x.file NOT IN (SELECT value FROM json_each(:kept)))``, so that the run
+on the whole store is the same query with no restriction, and the run on the others sees
+every row the whole run would, but theirs.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ FROM partnership_partners
 SEAT_HOLDERS_PER_FILE = """
 SELECT file, count(*) AS holders
 FROM seat_holders
-WHERE (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 GROUP BY file
 """
 
@@ -44,14 +45,14 @@ SELECT s.file, p.id AS programme, s.id, s.slot, s.venue, s.start_local, s.end_lo
        s.start_epoch AS start, s.end_epoch AS "end", s.seats, s.line
 FROM session_seats s
 JOIN active_programmes p ON p.file = s.file
-WHERE (:files IS NULL OR p.file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 ORDER BY s.file, s.rowid
 """
 
 VENUE_IDS = """
 SELECT file, id
 FROM venues
-WHERE (:files IS NULL OR file IN (SELECT value FROM json_each(:files)))
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 
@@ -104,27 +105,27 @@ class Snapshot:
     """The rules' query runner over one read snapshot of the store, with what several rules
     share read once: the partner ids, each checked programme's sessions, its seat holders.
 
-    ``files``: the paths the per-file queries keep (``:files``); None, the whole store."""
+    ``kept``: the files whose rows the per-file queries leave out (``:kept``)."""
 
-    def __init__(self, conn: sqlite3.Connection, files: Collection[str] | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, kept: Collection[str] = ()) -> None:
         self.conn = conn
         conn.create_function("text_key", 1, text_key, deterministic=True)
-        self.files = None if files is None else json.dumps(sorted(files))
+        self.kept = json.dumps(sorted(kept)) if kept else None
         self._shown: dict[str, str] = {row["path"]: row["display"] for row in self.rows(FILES)}
         self.paths = list(self._shown)
-        """Every file of the store, whatever ``files`` keeps."""
+        """Every file of the store, whatever ``kept`` leaves out."""
         self._by_id: dict[str, dict[str, TimedSession]] = {}
 
     def rows(self, sql: str, **params: object) -> list[sqlite3.Row]:
         """The rows of one named query, read by column name."""
         cursor = self.conn.cursor()
         cursor.row_factory = sqlite3.Row
-        return cursor.execute(sql, {"files": self.files, **params}).fetchall()
+        return cursor.execute(sql, {"kept": self.kept, **params}).fetchall()
 
     def records(self, sql: str, record: type[R], **params: object) -> Iterator[R]:
         """The rows of a query whose columns are named as the fields of ``record``, as
         ``record`` values (for the large results: no per-row lookup by name)."""
-        cursor = self.conn.execute(sql, {"files": self.files, **params})
+        cursor = self.conn.execute(sql, {"kept": self.kept, **params})
         columns = tuple(d[0] for d in cursor.description)
         expected = tuple(f.name for f in fields(record))  # type: ignore[arg-type]
         if columns != expected:
