@@ -70,7 +70,7 @@ HOT_QUERIES: dict[str, tuple[str, dict[str, object], str]] = {
     "the travel legs of a registration": (
         travel.TRAVEL_LEGS_OF, {"file": "f", "registration": 1}, "(file=? AND registration=?)"),
     "the seats of each session (its venue by file and id)": (
-        snapshot.CHECKED_SESSIONS, {}, "(file=? AND id=?)"),
+        snapshot.CHECKED_SESSIONS, {"kept": None}, "(file=? AND id=?)"),
     "registrations by email (people in two programmes)": (
         dates.OVERLAPPING_PROGRAMMES, {}, "(email=?)"),
 }

@@ -17,6 +17,7 @@ SELECT p.id AS programme, count(*) AS registered, p.capacity, p.file, p.line
 FROM active_programmes p
 JOIN seat_holders r ON r.file = p.file
 WHERE p.capacity IS NOT NULL
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 GROUP BY p.file
 HAVING count(*) > p.capacity
 """
@@ -25,12 +26,14 @@ QUOTAS_EXCEEDED = """
 WITH sent AS (
     SELECT file, partner, count(*) AS delegates
     FROM seat_holders
+    WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
     GROUP BY file, partner)
 SELECT p.id AS programme, q.partner, sent.delegates, q.count AS quota, q.file, q.line
 FROM quotas q
 JOIN active_programmes p ON p.file = q.file
 JOIN sent ON sent.file = q.file AND sent.partner = q.partner
 WHERE sent.delegates > q.count
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 SLOTS_CHOSEN_TWICE = """
@@ -44,6 +47,7 @@ FROM seat_holders r
 JOIN active_programmes p ON p.file = r.file,
      json_each(r.sessions) j
 WHERE r.sessions != '[]'
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 GROUP BY r.rowid, slot
 HAVING slot IS NOT NULL
    AND count(*) > 1
@@ -53,6 +57,7 @@ HAVING slot IS NOT NULL
 SEATED_PER_FILE = """
 SELECT file, count(DISTINCT email) AS seated
 FROM seat_holders
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 GROUP BY file
 """
 
@@ -60,6 +65,7 @@ FIRST_FIXED_CHOICES = """
 SELECT r.file, r.sessions
 FROM seat_holders r
 WHERE r.sessions != '[]'
+  AND (:kept IS NULL OR r.file NOT IN (SELECT value FROM json_each(:kept)))
   AND r.rowid = (SELECT min(h.rowid)  -- a repeated email: its first registration
                  FROM seat_holders h
                  WHERE h.file = r.file AND h.email = r.email)

@@ -18,36 +18,52 @@ ORDER BY file, rowid
 LIMIT 1
 """
 
+PARTNERSHIP_PERIOD_IN_FILES = f"""
+SELECT start, "end", file, line
+FROM ({PARTNERSHIP_PERIOD})
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
+"""
+"""The partnership's period unless its file is one of ``:kept`` (its finding is that file's)."""
+
 PROGRAMMES_OUTSIDE_PERIOD = """
 SELECT id AS programme, start, "end", file, line
 FROM active_programmes
-WHERE "end" < start
-   OR start < :first
-   OR "end" > :last
+WHERE ("end" < start
+       OR start < :first
+       OR "end" > :last)
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 STORED_DAYS_AND_ZONES = """
 SELECT DISTINCT substr(start_local, 1, 10) AS day, start_tz AS zone FROM sessions
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT DISTINCT substr(end_local, 1, 10), end_tz FROM sessions
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT DISTINCT substr(depart_local, 1, 10), depart_tz FROM travel_legs
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT DISTINCT substr(arrive_local, 1, 10), arrive_tz FROM travel_legs
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 TIMES_ON_DAYS = """
 SELECT start_local AS wall, start_tz AS zone FROM sessions
 WHERE substr(start_local, 1, 10) || ' ' || start_tz IN (SELECT value FROM json_each(:days))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT end_local, end_tz FROM sessions
 WHERE substr(end_local, 1, 10) || ' ' || end_tz IN (SELECT value FROM json_each(:days))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT depart_local, depart_tz FROM travel_legs
 WHERE substr(depart_local, 1, 10) || ' ' || depart_tz IN (SELECT value FROM json_each(:days))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 UNION
 SELECT arrive_local, arrive_tz FROM travel_legs
 WHERE substr(arrive_local, 1, 10) || ' ' || arrive_tz IN (SELECT value FROM json_each(:days))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 """Every stored (wall time, zone) on one of ``:days`` (a JSON list of ``YYYY-MM-DD zone``)."""
 
@@ -67,7 +83,8 @@ FROM (SELECT p.id AS programme, s.id AS session,
                  AS ends_in_gap,
              p.start AS programme_start, p."end" AS programme_end, s.file, s.line
       FROM sessions s
-      JOIN active_programmes p ON p.file = s.file)
+      JOIN active_programmes p ON p.file = s.file
+      WHERE (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept))))
 WHERE NOT ordered
    OR outside
    OR starts_in_gap
@@ -83,9 +100,10 @@ SELECT p.id AS programme, r.email_as_written AS email, l.origin, l.destination,
 FROM travel_legs l                      -- first (CROSS JOIN): only the legs that break it
 CROSS JOIN seat_holders r ON r.file = l.file AND r.position = l.registration
 JOIN active_programmes p ON p.file = l.file
-WHERE l.arrive_utc < l.depart_utc
-   OR l.depart_local || ' ' || l.depart_tz IN (SELECT value FROM json_each(:gaps))
-   OR l.arrive_local || ' ' || l.arrive_tz IN (SELECT value FROM json_each(:gaps))
+WHERE (l.arrive_utc < l.depart_utc
+       OR l.depart_local || ' ' || l.depart_tz IN (SELECT value FROM json_each(:gaps))
+       OR l.arrive_local || ' ' || l.arrive_tz IN (SELECT value FROM json_each(:gaps)))
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 STAYS_OUT_BEFORE_IN = """
@@ -94,6 +112,7 @@ FROM stays y                            -- first (CROSS JOIN): only the stays th
 CROSS JOIN seat_holders r ON r.file = y.file AND r.position = y.registration
 JOIN active_programmes p ON p.file = y.file
 WHERE y.check_out < y.check_in
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 FIXED_CHOICES = """
@@ -101,6 +120,7 @@ SELECT p.id AS programme, r.email_as_written AS email, r.file, r.line, r.session
 FROM seat_holders r
 JOIN active_programmes p ON p.file = r.file
 WHERE r.sessions != '[]'
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 OVERLAPPING_PROGRAMMES = """
@@ -155,9 +175,10 @@ def _in_gap(wall: str, zone: str) -> str:
 
 def bad_dates(snapshot: Snapshot) -> Iterator[Breach]:
     period = next(iter(snapshot.rows(PARTNERSHIP_PERIOD)), None)
-    if period is not None and period["end"] < period["start"]:
-        yield Breach(f"partnership ends ({period['end']}) before it starts ({period['start']})",
-                     snapshot.at(period["file"], period["line"]))
+    home = next(iter(snapshot.rows(PARTNERSHIP_PERIOD_IN_FILES)), None)
+    if home is not None and home["end"] < home["start"]:
+        yield Breach(f"partnership ends ({home['end']}) before it starts ({home['start']})",
+                     snapshot.at(home["file"], home["line"]))
     first, last = (period["start"], period["end"]) if period is not None else (None, None)
     for row in snapshot.rows(PROGRAMMES_OUTSIDE_PERIOD, first=first, last=last):
         at, start, end = snapshot.at(row["file"], row["line"]), row["start"], row["end"]
@@ -217,7 +238,8 @@ def _overlapping(sessions: list[TimedSession]) -> Iterator[tuple[TimedSession, T
             yield a, b
 
 
-def participant_double_booked(snapshot: Snapshot) -> Iterator[Breach]:
+def double_booked_in_programme(snapshot: Snapshot) -> Iterator[Breach]:
+    """Sessions of one programme that overlap, and fixed choices that do."""
     for file, sessions in snapshot.sessions.items():
         for a, b in _overlapping(sessions):
             if a.slot is not None and a.slot == b.slot:
@@ -241,6 +263,10 @@ def participant_double_booked(snapshot: Snapshot) -> Iterator[Breach]:
                     yield Breach(f"{row['email']} is fixed to `{a.id}` and `{b.id}`, which "
                                  f"overlap", snapshot.at(row["file"], row["line"]),
                                  row["programme"], participant=row["email"])
+
+
+def double_booked_across_programmes(snapshot: Snapshot) -> Iterator[Breach]:
+    """One person registered in two programmes whose dates overlap."""
     for row in snapshot.rows(OVERLAPPING_PROGRAMMES):
         yield Breach(f"{row['email']} is registered in `{row['earlier']}` "
                      f"({row['earlier_start']} to {row['earlier_end']}) and `{row['later']}` "

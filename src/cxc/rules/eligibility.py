@@ -15,6 +15,7 @@ PROGRAMMES_OF_LIMITED_LENGTH = """
 SELECT id AS programme, kind, start, "end", file, line
 FROM active_programmes
 WHERE kind IN ('deep_dive_day', 'cxc')
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 ORDER BY id, file
 """
 
@@ -24,12 +25,14 @@ FROM seat_holders r
 JOIN active_programmes p ON p.file = r.file
 WHERE p.kind = 'study_visit'
   AND r.partner = p.host
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 HOST_ONLY_VISITORS = """
 SELECT programme_id AS programme, email_as_written AS email, organisation, org_type, file, line
 FROM visitors
 WHERE org_type IN (SELECT value FROM json_each(:host_only))
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 REPEAT_VISITS = """
@@ -56,6 +59,7 @@ FROM seat_holders r
 JOIN active_programmes p ON p.file = r.file
 WHERE p.kind = 'cxc'
   AND r.partner = p.host
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 

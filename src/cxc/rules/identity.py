@@ -53,6 +53,7 @@ FROM (SELECT kind, partner, date, title, file, line,
              first_value(line) OVER w AS first_line,
              row_number() OVER w AS n
       FROM partnership_activities
+      WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
       WINDOW w AS (PARTITION BY kind, partner, date, text_key(title) ORDER BY rowid))
 WHERE n > 1
 """

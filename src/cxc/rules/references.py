@@ -16,12 +16,14 @@ ACTIVITIES_OF_UNKNOWN_PARTNERS = """
 SELECT title, partner, file, line
 FROM partnership_activities
 WHERE partner NOT IN (SELECT id FROM partnership_partners)
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 HOSTS_NOT_PARTNERS = """
 SELECT id AS programme, host, file, line
 FROM active_programmes
 WHERE host NOT IN (SELECT id FROM partnership_partners)
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 QUOTAS_OF_NON_PARTNERS = """
@@ -29,6 +31,7 @@ SELECT p.id AS programme, q.partner, q.file, q.line
 FROM quotas q
 JOIN active_programmes p ON p.file = q.file
 WHERE q.partner NOT IN (SELECT id FROM partnership_partners)
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 SESSIONS_AT_UNDEFINED_VENUES = """
@@ -36,6 +39,7 @@ SELECT p.id AS programme, s.id AS session, s.venue, s.file, s.line
 FROM sessions s
 JOIN active_programmes p ON p.file = s.file
 WHERE s.venue IS NOT NULL
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
   AND NOT EXISTS (SELECT 1 FROM venues v WHERE v.file = s.file AND v.id = s.venue)
 """
 
@@ -50,6 +54,7 @@ SELECT p.id AS programme, r.email_as_written AS email, r.partner, r.file, r.line
 FROM registrations r
 JOIN active_programmes p ON p.file = r.file
 WHERE r.partner NOT IN (SELECT id FROM partnership_partners)
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 UNDEFINED_FIXED_CHOICES = """
@@ -58,6 +63,7 @@ FROM registrations r
 JOIN active_programmes p ON p.file = r.file,
      json_each(r.sessions) j
 WHERE r.sessions != '[]'
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
   AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.file = r.file AND s.id = j.value)
 """
 
@@ -91,34 +97,33 @@ def unknown_reference(snapshot: Snapshot) -> Iterator[Breach]:
 
 
 def _unknown_partners(snapshot: Snapshot) -> Iterator[Breach]:
-    """Partner ids that the partnership file does not define; with no partners at all, one
-    finding says to load the partnership file, and the others do not repeat it."""
+    """Partner ids that the partnership file does not define."""
     partners = snapshot.partner_ids
     known = f" (partners: {', '.join(sorted(partners))})" if partners else ""
 
     def unknown(partner: str) -> str:
         return f"{did_you_mean(partner, partners)}{known}"
 
-    found = 0
     for row in snapshot.rows(ACTIVITIES_OF_UNKNOWN_PARTNERS):
-        found += 1
         yield Breach(f"activity `{row['title']}`: partner `{row['partner']}` is not defined"
                      f"{unknown(row['partner'])}", snapshot.at(row["file"], row["line"]))
     for row in snapshot.rows(HOSTS_NOT_PARTNERS):
-        found += 1
         yield Breach(f"host `{row['host']}` is not a partner{unknown(row['host'])}",
                      snapshot.at(row["file"], row["line"]), row["programme"])
     for row in snapshot.rows(QUOTAS_OF_NON_PARTNERS):
-        found += 1
         yield Breach(f"quota for `{row['partner']}`, which is not a partner"
                      f"{unknown(row['partner'])}", snapshot.at(row["file"], row["line"]),
                      row["programme"])
     for row in snapshot.rows(DELEGATES_OF_UNKNOWN_PARTNERS):
-        found += 1
         yield Breach(f"{row['email']}: partner `{row['partner']}` is not defined"
                      f"{unknown(row['partner'])}", snapshot.at(row["file"], row["line"]),
                      row["programme"], participant=row["email"])
-    if found and not partners:
+
+
+def no_partner_defined(snapshot: Snapshot) -> Iterator[Breach]:
+    """With no partner defined and some id naming one, one finding (of no file) says to load
+    the partnership file, and the others do not repeat it."""
+    if not snapshot.partner_ids and next(_unknown_partners(snapshot), None) is not None:
         loaded = snapshot.rows(PARTNERSHIP_LOADED)[0]["files"]
         why = ("the partnership file defines no partners" if loaded
                else "no partnership file is loaded")

@@ -3,13 +3,20 @@
 The queries are written in the vocabulary of the schema's views (``active_programmes``,
 ``partnership_partners``, ``session_seats``, ``visitors``, ``repeated_ids``; see
 :data:`cxc.store.schema.RULE_VIEWS`), with named parameters only.
+
+A snapshot may leave out the files whose findings are kept (``:kept``, a JSON list of paths,
+NULL for none): the queries of the rules that read one file at a time skip those files' rows,
+by ``(:kept IS NULL OR x.file NOT IN (SELECT value FROM json_each(:kept)))``, so that the run
+on the whole store is the same query with no restriction, and the run on the others sees
+every row the whole run would, but theirs.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import TypeVar
@@ -29,6 +36,7 @@ FROM partnership_partners
 SEAT_HOLDERS_PER_FILE = """
 SELECT file, count(*) AS holders
 FROM seat_holders
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 GROUP BY file
 """
 
@@ -37,12 +45,14 @@ SELECT s.file, p.id AS programme, s.id, s.slot, s.venue, s.start_local, s.end_lo
        s.start_epoch AS start, s.end_epoch AS "end", s.seats, s.line
 FROM session_seats s
 JOIN active_programmes p ON p.file = s.file
+WHERE (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
 ORDER BY s.file, s.rowid
 """
 
 VENUE_IDS = """
 SELECT file, id
 FROM venues
+WHERE (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 
@@ -93,24 +103,29 @@ class Breach:
 
 class Snapshot:
     """The rules' query runner over one read snapshot of the store, with what several rules
-    share read once: the partner ids, each checked programme's sessions, its seat holders."""
+    share read once: the partner ids, each checked programme's sessions, its seat holders.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    ``kept``: the files whose rows the per-file queries leave out (``:kept``)."""
+
+    def __init__(self, conn: sqlite3.Connection, kept: Collection[str] = ()) -> None:
         self.conn = conn
         conn.create_function("text_key", 1, text_key, deterministic=True)
+        self.kept = json.dumps(sorted(kept)) if kept else None
         self._shown: dict[str, str] = {row["path"]: row["display"] for row in self.rows(FILES)}
+        self.paths = list(self._shown)
+        """Every file of the store, whatever ``kept`` leaves out."""
         self._by_id: dict[str, dict[str, TimedSession]] = {}
 
     def rows(self, sql: str, **params: object) -> list[sqlite3.Row]:
         """The rows of one named query, read by column name."""
         cursor = self.conn.cursor()
         cursor.row_factory = sqlite3.Row
-        return cursor.execute(sql, params).fetchall()
+        return cursor.execute(sql, {"kept": self.kept, **params}).fetchall()
 
     def records(self, sql: str, record: type[R], **params: object) -> Iterator[R]:
         """The rows of a query whose columns are named as the fields of ``record``, as
         ``record`` values (for the large results: no per-row lookup by name)."""
-        cursor = self.conn.execute(sql, params)
+        cursor = self.conn.execute(sql, {"kept": self.kept, **params})
         columns = tuple(d[0] for d in cursor.description)
         expected = tuple(f.name for f in fields(record))  # type: ignore[arg-type]
         if columns != expected:

@@ -13,6 +13,7 @@ TRANSFER_TIMES = """
 SELECT file, min_transfer_minutes
 FROM active_programmes
 WHERE min_transfer_minutes > 0
+  AND (:kept IS NULL OR file NOT IN (SELECT value FROM json_each(:kept)))
 """
 
 SESSIONS_WITHOUT_VENUE = """
@@ -21,6 +22,7 @@ FROM sessions s
 JOIN active_programmes p ON p.file = s.file
 WHERE s.venue IS NULL
   AND s.kind != 'travel'
+  AND (:kept IS NULL OR p.file NOT IN (SELECT value FROM json_each(:kept)))
   AND EXISTS (SELECT 1 FROM venues v WHERE v.file = s.file)
 """
 """Sessions that name none of the venues their programme lists (a programme that lists none is

@@ -19,6 +19,13 @@ def kept_findings(conn: sqlite3.Connection, scope: str, made_by: str) -> str | N
     return None if row is None else str(row[0])
 
 
+def kept_file_findings(conn: sqlite3.Connection, made_by: str) -> dict[str, str]:
+    """File -> the findings (JSON) kept for it by the same code, of the files that have some."""
+    return {str(scope): str(findings) for scope, findings in conn.execute(
+        "SELECT scope, findings FROM validations WHERE scope != ? AND made_by = ?",
+        (WHOLE_STORE, made_by))}
+
+
 def keep_findings(conn: sqlite3.Connection, scope: str, made_by: str, findings: str) -> None:
     """Keep ``findings`` (JSON) for ``scope``; call it in the write transaction whose
     snapshot they were computed on, before anything else in it writes what they read."""
