@@ -24,13 +24,13 @@ EXAMPLES = Path(__file__).parent.parent / "programmes" / "bright"
 def rules_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry for every run of the rules from now on."""
     runs: list[int] = []
-    real = rules.validate
+    real = rules.validate_files
 
-    def counted(conn: sqlite3.Connection) -> Any:
+    def counted(conn: sqlite3.Connection, kept: Any) -> Any:
         runs.append(1)
-        return real(conn)
+        return real(conn, kept)
 
-    monkeypatch.setattr(rules, "validate", counted)
+    monkeypatch.setattr(rules, "validate_files", counted)
     return runs
 
 

@@ -680,7 +680,9 @@ VALIDATION_INPUTS: dict[str, str | None] = {
     "registrations": "SELECT {row}.file",
     "travel_legs": "SELECT {row}.file",
     "stays": "SELECT {row}.file",
-    "admissions": "SELECT file FROM programmes WHERE id = {row}.programme",
+    "admissions": ("SELECT file FROM programmes WHERE id = {row}.programme UNION ALL "
+                   "SELECT file FROM registrations WHERE programme = {row}.programme "
+                   "AND email = {row}.email"),  # whose seat it is, whatever file lists them
 }
 """Every table the rules read -> the files a row of it belongs to (a query over ``{row}``,
 its NEW or OLD row), or None for the partnership's tables, which every file's findings read.
