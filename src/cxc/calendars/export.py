@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import sqlite3
@@ -379,12 +380,17 @@ def _files_digest(out: Path, paths: list[str]) -> str | None:
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
-def _folder_files(conn: sqlite3.Connection, folder: str) -> dict[str, list[str]]:
-    """Programme -> the files exports recorded writing for it into ``folder``."""
+def _folder_files(conn: sqlite3.Connection, folder: str,
+                  programmes: list[str] | None = None) -> dict[str, list[str]]:
+    """Programme -> the files exports recorded writing for it into ``folder`` (of the
+    ``programmes`` given, or all)."""
     out: dict[str, list[str]] = {}
     for pid, path in conn.execute(
             "SELECT x.programme, x.path FROM exported_files x JOIN export_folders f "
-            "ON f.id = x.folder WHERE f.path = ?", (folder,)):
+            "ON f.id = x.folder WHERE f.path = :folder AND (:programmes IS NULL OR "
+            "x.programme IN (SELECT value FROM json_each(:programmes)))",
+            {"folder": folder,
+             "programmes": None if programmes is None else json.dumps(programmes)}):
         out.setdefault(pid, []).append(path)
     return out
 
@@ -419,7 +425,7 @@ def _remember_fingerprints(conn: sqlite3.Connection, folder: str, out: Path,
     ``folder``: its inputs as read, its history as now recorded, its files as now on disk."""
     if not inputs:  # nothing rebuilt: every fingerprint stands
         return
-    written = _folder_files(conn, folder)
+    written = _folder_files(conn, folder, [pid for pid, _ in inputs.values()])
     for file, (pid, digest) in inputs.items():
         key = _fingerprint_key(folder, pid)
         value = _fingerprint_value(digest, _history_digest(conn, pid, file),
