@@ -263,8 +263,8 @@ class Registration:
     source: Source = NOWHERE
     status: RegistrationStatus = "registered"
 
-    @cached_property
-    def key(self) -> str:  # asked for by every step of planning and showing a plan: once each
+    @property
+    def key(self) -> str:
         return identity_key(self.email)
 
 
