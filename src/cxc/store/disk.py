@@ -79,13 +79,18 @@ def changed_on_disk(db: sqlite_utils.Database) -> list[FileOnDisk]:
     return out if there else [replace(change, among_others=False) for change in out]
 
 
-def loaded_files_note(changes: list[FileOnDisk]) -> str:
-    """One line on ``changes`` for a command that reads the store as it is (validate)."""
+def _since_loaded(changes: list[FileOnDisk]) -> str:
+    """``x.yaml (and 2 other files) changed since it was loaded``: the first of ``changes``
+    named, the others counted."""
     first = changes[0]
     more = f" (and {plural(len(changes) - 1, 'other file')})" if len(changes) > 1 else ""
-    return (f"note: {first.display}{more} "
-            f"{'is gone' if first.gone else 'changed'} since it was loaded: this is what "
-            f"the store holds; run `cxc plan {first.folder}` to load the files as they are")
+    return f"{first.display}{more} {'is gone' if first.gone else 'changed'} since it was loaded"
+
+
+def loaded_files_note(changes: list[FileOnDisk]) -> str:
+    """One line on ``changes`` for a command that reads the store as it is (validate)."""
+    return (f"note: {_since_loaded(changes)}: this is what the store holds; run "
+            f"`cxc plan {changes[0].folder}` to load the files as they are")
 
 
 class FilesChanged(CxcError):
@@ -101,12 +106,9 @@ def require_as_loaded(db: sqlite_utils.Database, force: bool) -> str | None:
     changes = [c for c in changed_on_disk(db) if c.out_of_date]
     if not changes:
         return None
-    first = changes[0]
-    more = f" (and {plural(len(changes) - 1, 'other file')})" if len(changes) > 1 else ""
-    what = "is gone" if first.gone else "changed"
     if not force:
-        raise FilesChanged(f"{first.display}{more} {what} since it was loaded; run "
-                           f"`cxc plan {first.folder}` to load the files as they are, or "
-                           f"report the store as it is with --force")
-    return (f"warning: {first.display}{more} {what} since it was loaded; reported the store "
-            f"as it is (--force), the counts may be out of date")
+        raise FilesChanged(f"{_since_loaded(changes)}; run `cxc plan {changes[0].folder}` to "
+                           f"load the files as they are, or report the store as it is with "
+                           f"--force")
+    return (f"warning: {_since_loaded(changes)}; reported the store as it is (--force), the "
+            f"counts may be out of date")
