@@ -126,16 +126,26 @@ def read_file(path: Path, key: str | None = None,
     ``known`` holds for its ``key`` that stat (the file is not read) or that sha256."""
     display = display_name(path)
     file_id = key or str(path.resolve())
-    stored = (known or {}).get(file_id)
-    stat = file_stat(path)  # before the bytes: a write while they are read changes the next
-    if stored is not None and stat is not None and stored.stat == stat:
-        return m.Unchanged(file_id, stored.sha256, stat)
-    raw = read_raw(path, display)
-    digest = hashlib.sha256(READER_VERSION + raw).hexdigest()
-    if stored is not None and stored.sha256 == digest:
-        return m.Unchanged(file_id, digest, stat)
+    seen = unchanged(path, file_id, (known or {}).get(file_id))
+    if isinstance(seen, m.Unchanged):
+        return seen
+    raw, digest, stat = seen
     document = parse_document(parse_text(decode(raw, display), display), display, file_id)
     return replace(document, sha256=digest, stat=stat)
+
+
+def unchanged(path: Path, key: str, stored: m.KnownFile | None,
+              ) -> m.Unchanged | tuple[bytes, str, str | None]:
+    """Unchanged when the file is what ``stored`` says (its stat, else its bytes' sha256),
+    else its bytes, their sha256 and its stat, to parse: nothing is parsed here."""
+    stat = file_stat(path)  # before the bytes: a write while they are read changes the next
+    if stored is not None and stat is not None and stored.stat == stat:
+        return m.Unchanged(key, stored.sha256, stat)
+    raw = read_raw(path, display_name(path))
+    digest = hashlib.sha256(READER_VERSION + raw).hexdigest()
+    if stored is not None and stored.sha256 == digest:
+        return m.Unchanged(key, digest, stat)
+    return raw, digest, stat
 
 
 TRUSTED_AGE_NS = 2_000_000_000

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from cxc import model as m
 from cxc.errors import EXIT_FINDINGS, CxcError, plural
 from cxc.format.files import file_location, store_root
-from cxc.format.loader import read_file
+from cxc.format.loader import unchanged
 from cxc.store.connection import db_path
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def changed_on_disk(db: sqlite_utils.Database) -> list[FileOnDisk]:
     """Every loaded file whose bytes changed since it was loaded, or that is gone.
 
     A file whose stat is the one stored is not read (see :class:`~cxc.model.KnownFile`);
-    another is hashed, and a changed one is parsed too: it may not even be a programme now."""
+    another is hashed, not parsed: whatever it holds now, it is not what was loaded."""
     root = store_root(db_path(db))
     out = []
     there = False
@@ -71,10 +71,10 @@ def changed_on_disk(db: sqlite_utils.Database) -> list[FileOnDisk]:
             continue
         there = True
         try:
-            read = read_file(path, key, {key: m.KnownFile(sha256, stat)})
-        except CxcError:  # it was read before: now it is broken, which is a change too
-            read = None
-        if not isinstance(read, m.Unchanged):
+            seen = unchanged(path, key, m.KnownFile(sha256, stat))
+        except CxcError:  # it was read before: now it cannot be, which is a change too
+            seen = None
+        if not isinstance(seen, m.Unchanged):
             out.append(FileOnDisk(key, display, kind, programme, gone=False))
     return out if there else [replace(change, among_others=False) for change in out]
 
